@@ -1,0 +1,74 @@
+"""The one exception hierarchy of pytest-amdgpu; every error the package raises derives from AmdgpuError."""
+
+from __future__ import annotations
+
+import errno as _errno
+import os
+
+
+class AmdgpuError(Exception):
+    """Root of every error raised by pytest_amdgpu."""
+
+
+class ConfigurationError(AmdgpuError, ValueError):
+    """A caller passed a value the API does not accept (wrong type, out of range, unknown name)."""
+
+
+class UnknownTargetError(ConfigurationError, KeyError):
+    """A gfx target or gfx_target_version that the family registry does not know."""
+
+    def __str__(self) -> str:  # KeyError would otherwise print the repr of the message
+        return str(self.args[0]) if self.args else ""
+
+
+class UnknownMachineError(ConfigurationError, KeyError):
+    """A simulated machine name that does not exist."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
+class TopologyError(AmdgpuError):
+    """A KFD sysfs topology tree is missing, unreadable or malformed."""
+
+
+class TransportError(AmdgpuError, OSError):
+    """A system call through the Transport seam (open, mmap, munmap, close) failed."""
+
+
+class KfdIoctlError(AmdgpuError, OSError):
+    """An AMDKFD_IOC_* request failed: carries the ioctl name, the errno and, where known, the broken rule."""
+
+    def __init__(self, ioctl_name: str, errno_value: int, rule: str | None = None) -> None:
+        self.ioctl_name = ioctl_name
+        self.errno_name = _errno.errorcode.get(errno_value, f"errno {errno_value}")
+        self.rule = rule
+        message = f"{ioctl_name} failed: {self.errno_name}"
+        if rule:
+            message += f" ({rule})"
+        else:
+            message += f" ({os.strerror(errno_value)})"
+        super().__init__(errno_value, message)
+
+    def __str__(self) -> str:
+        return self.strerror or ""
+
+
+class DeviceError(AmdgpuError):
+    """Opening or using a GPU device failed (no usable /dev/kfd, version mismatch, device closed)."""
+
+
+class BufferAccessError(AmdgpuError):
+    """Base of Buffer misuse errors (out of bounds, wrong dtype or shape)."""
+
+
+class OutOfBoundsError(BufferAccessError, IndexError):
+    """A read or write outside a Buffer's size."""
+
+
+class ResourceClosedError(AmdgpuError):
+    """An operation on a Buffer, queue or device that was already freed or closed."""
+
+
+class LeakError(AmdgpuError):
+    """Resources were still alive when their owner closed."""
