@@ -1,0 +1,715 @@
+"""The simulated KFD kernel: files, the process, per-GPU data, BOs and memory ioctls, by the kernel rules."""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from pytest_amdgpu.kfd import abi
+from pytest_amdgpu.kfd import mmap_offsets as mo
+from pytest_amdgpu.kfd.transport import PAGE_SIZE
+from pytest_amdgpu.sim.memory import (
+    Backing,
+    GpuVm,
+    UserFaultError,
+    UserPtrBacking,
+    copy_from_user,
+    copy_to_user,
+)
+from pytest_amdgpu.topology import Node, Topology
+
+# Apertures of a gfx9+ process (kfd_flat_memory.c, kfd_init_apertures_v9) on a 48-bit VM.
+LDS_APP_BASE_V9 = 0x1 << 48
+SCRATCH_APP_BASE_V9 = 0x2 << 48
+AMDGPU_VA_RESERVED_BOTTOM = 1 << 16
+AMDGPU_GMC_HOLE_START = 0x0000_8000_0000_0000
+VM_SIZE_BYTES = 1 << 48  # max_pfn << 12: amdgpu_vm_bo_map rejects mappings that end beyond it
+# ACQUIRE_VM maps the 2-page CWSR trap area just below the CSA and SEQ64 reservations at the VM top.
+CWSR_TBA_TMA_BYTES = 2 * PAGE_SIZE
+CWSR_BASE = VM_SIZE_BYTES - (2 << 20) - (2 << 20) - CWSR_TBA_TMA_BYTES
+
+# Memory accounting of amdgpu_amdkfd_gpuvm.c.
+VRAM_AVAILABILITY_ALIGN = 1 << 21
+AMDGPU_VM_RESERVED_VRAM = 8 << 20
+
+KFD_MAX_NUM_OF_QUEUES_PER_PROCESS = 1024
+
+# RUNTIME_ENABLE states (kfd_priv.h, DEBUG_RUNTIME_STATE_*).
+RUNTIME_DISABLED = 0
+RUNTIME_ENABLED = 1
+
+
+def _align(value: int, alignment: int) -> int:
+    return (value + alignment - 1) // alignment * alignment
+
+
+class KernelError(Exception):
+    """A simulated kernel function returned -errno; `rule` says which check failed, as pr_debug would."""
+
+    def __init__(self, errno_value: int, rule: str) -> None:
+        super().__init__(rule)
+        self.errno = errno_value
+        self.rule = rule
+
+
+@dataclass
+class SimFile:
+    """An open file of the simulated kernel: /dev/kfd or a render node."""
+
+    fd: int
+    kind: str  # "kfd" | "render"
+    gpu_id: int = 0
+
+
+@dataclass
+class SimDevice:
+    """A simulated GPU as the kernel sees it: identity from the topology, memory accounting, doorbells."""
+
+    node: Node
+    gpu_id: int
+    vram_bytes: int
+    render_minor: int
+    doorbell_size: int
+    is_apu: bool
+    vram_used: int = 0
+    vram_used_aligned: int = 0
+    gpu_clock: int = 0
+
+    @property
+    def doorbell_slice_bytes(self) -> int:
+        """kfd_doorbell_process_slice(): one doorbell per queue, rounded up to a page."""
+        return _align(self.doorbell_size * KFD_MAX_NUM_OF_QUEUES_PER_PROCESS, PAGE_SIZE)
+
+
+@dataclass
+class SimBo:
+    """A buffer object: its backing bytes, where it lives in the VA space, and on which GPUs it is mapped."""
+
+    idr: int
+    gpu_id: int
+    va: int
+    size: int
+    flags: int
+    backing: Backing | UserPtrBacking
+    owns_backing: bool
+    drm_offset: int = 0
+    mapped_gpu_ids: set[int] = field(default_factory=set)
+    cpu_mappings: int = 0
+
+    @property
+    def handle(self) -> int:
+        return mo.make_handle(self.gpu_id, self.idr)
+
+    @property
+    def writable(self) -> bool:
+        return bool(self.flags & abi.KFD_IOC_ALLOC_MEM_FLAGS_WRITABLE)
+
+
+@dataclass
+class SimPdd:
+    """Per-process device data (kfd_process_device): VM, handles, apertures of one GPU."""
+
+    device: SimDevice
+    vm: GpuVm
+    drm_file: SimFile | None = None
+    objects: dict[int, SimBo] = field(default_factory=dict)
+    doorbells: Backing | None = None
+    mmio: Backing | None = None
+
+    @property
+    def gpu_id(self) -> int:
+        return self.device.gpu_id
+
+    lds_base: int = LDS_APP_BASE_V9
+    scratch_base: int = SCRATCH_APP_BASE_V9
+    gpuvm_base: int = AMDGPU_VA_RESERVED_BOTTOM
+    gpuvm_limit: int = AMDGPU_GMC_HOLE_START - 1
+
+    def new_idr(self) -> int:
+        """idr_alloc(..., 0, 0): the lowest free handle index, starting at 0."""
+        idr = 0
+        while idr in self.objects:
+            idr += 1
+        return idr
+
+    @staticmethod
+    def limit_of(base: int) -> int:
+        """MAKE_LDS_APP_LIMIT / MAKE_SCRATCH_APP_LIMIT: the low 32 bits all ones."""
+        return (base & 0xFFFF_FFFF_0000_0000) | 0xFFFF_FFFF
+
+
+@dataclass
+class SimProcess:
+    """The one KFD process of this address space (the kernel keys processes by mm)."""
+
+    pdds: dict[int, SimPdd]
+    runtime_state: int = RUNTIME_DISABLED
+    r_debug: int = 0
+
+
+class SimKfd:
+    """The kernel side: dispatches ioctls by number, validates like kfd_chardev.c, owns every BO."""
+
+    def __init__(self, topology: Topology, doorbell_size_of: Callable[[Node], int]) -> None:
+        self.topology = topology
+        self.devices: dict[int, SimDevice] = {}
+        for node in topology.gpus:
+            vram = node.vram_bytes
+            self.devices[node.gpu_id] = SimDevice(
+                node=node,
+                gpu_id=node.gpu_id,
+                vram_bytes=vram,
+                render_minor=node.properties.get("drm_render_minor", 0),
+                doorbell_size=doorbell_size_of(node),
+                is_apu=vram == 0,
+            )
+        self.system_memory_bytes = sum(
+            bank.properties.get("size_in_bytes", 0) for node in topology.cpus for bank in node.mem_banks
+        )
+        self.system_used = 0
+        self.files: dict[int, SimFile] = {}
+        self.process: SimProcess | None = None
+        self._drm_offsets: dict[int, SimBo] = {}
+        self._next_drm_page = 0x10_0000  # DRM_FILE_PAGE_OFFSET_START-like base for BO mmap offsets
+        self.on_cpu_store: list[Callable[[int, int], None]] = []
+        self._handlers: dict[int, Callable[[SimProcess, ctypes.Structure], None]] = {
+            abi.AMDKFD_IOC_GET_VERSION: self._get_version,
+            abi.AMDKFD_IOC_GET_CLOCK_COUNTERS: self._get_clock_counters,
+            abi.AMDKFD_IOC_GET_PROCESS_APERTURES_NEW: self._get_process_apertures_new,
+            abi.AMDKFD_IOC_ACQUIRE_VM: self._acquire_vm,
+            abi.AMDKFD_IOC_ALLOC_MEMORY_OF_GPU: self._alloc_memory_of_gpu,
+            abi.AMDKFD_IOC_FREE_MEMORY_OF_GPU: self._free_memory_of_gpu,
+            abi.AMDKFD_IOC_MAP_MEMORY_TO_GPU: self._map_memory_to_gpu,
+            abi.AMDKFD_IOC_UNMAP_MEMORY_FROM_GPU: self._unmap_memory_from_gpu,
+            abi.AMDKFD_IOC_AVAILABLE_MEMORY: self._available_memory,
+            abi.AMDKFD_IOC_RUNTIME_ENABLE: self._runtime_enable,
+        }
+        self._handlers_by_nr = {
+            abi._IOC_NR(request): (request, handler) for request, handler in self._handlers.items()
+        }
+
+    # -- files -------------------------------------------------------------------------------
+
+    def open(self, path: str) -> SimFile:
+        if path == "/dev/kfd":
+            kind, gpu_id = "kfd", 0
+        else:
+            matching = [d for d in self.devices.values() if path == f"/dev/dri/renderD{d.render_minor}"]
+            if not matching:
+                raise KernelError(errno.ENOENT, f"no such device file {path}")
+            kind, gpu_id = "render", matching[0].gpu_id
+        fd = os.open(os.devnull, os.O_RDWR | os.O_CLOEXEC)  # a real, unique descriptor number
+        sim_file = SimFile(fd=fd, kind=kind, gpu_id=gpu_id)
+        self.files[fd] = sim_file
+        if kind == "kfd" and self.process is None:
+            self.process = self._create_process()  # found again by mm on later opens
+        return sim_file
+
+    def close(self, fd: int) -> None:
+        sim_file = self.files.pop(fd, None)
+        if sim_file is None:
+            raise KernelError(errno.EBADF, f"fd {fd} is not open")
+        os.close(fd)
+
+    def shutdown(self) -> None:
+        """The process exits: its files close and the kernel releases everything it still held."""
+        for fd in list(self.files):
+            self.close(fd)
+        if self.process is not None:
+            self._destroy_process(self.process)
+            self.process = None
+
+    def live_objects(self) -> list[str]:
+        """What the process still holds in the kernel (BOs by handle and VA), for leak checks."""
+        if self.process is None:
+            return []
+        return [
+            f"BO handle {bo.handle:#x} at va {bo.va:#x} ({bo.size} bytes, flags {bo.flags:#x})"
+            for pdd in self.process.pdds.values()
+            for bo in pdd.objects.values()
+        ]
+
+    def _create_process(self) -> SimProcess:
+        """kfd_create_process + kfd_init_apertures: one pdd per GPU, nothing acquired yet."""
+        return SimProcess(
+            pdds={gpu_id: SimPdd(device=d, vm=GpuVm(gpu_id)) for gpu_id, d in self.devices.items()}
+        )
+
+    def _destroy_process(self, process: SimProcess) -> None:
+        """Process teardown: everything the process still holds is released, as the kernel does."""
+        for pdd in process.pdds.values():
+            for bo in list(pdd.objects.values()):
+                for gpu_id in list(bo.mapped_gpu_ids):
+                    self._vm_unmap(process.pdds[gpu_id], bo)
+                self._release_bo(pdd, bo)
+            for backing in (pdd.doorbells, pdd.mmio):
+                if backing is not None:
+                    backing.close()
+
+    # -- ioctl dispatch (kfd_ioctl) ----------------------------------------------------------------
+
+    def ioctl(self, fd: int, request: int, arg_addr: int) -> None:
+        """Run one ioctl the way kfd_ioctl() does: sizes, copy in, handler, copy out (even on failure)."""
+        sim_file = self.files.get(fd)
+        if sim_file is None:
+            raise KernelError(errno.EBADF, f"fd {fd} is not open")
+        if sim_file.kind != "kfd":
+            raise KernelError(errno.ENOTTY, f"request {request:#x} is not a KFD ioctl of a render node")
+        nr = abi._IOC_NR(request)
+        if not abi.AMDKFD_COMMAND_START <= nr < abi.AMDKFD_COMMAND_END:
+            raise KernelError(errno.ENOTTY, f"ioctl nr {nr:#x} is outside the KFD command range")
+        if nr not in self._handlers_by_nr:
+            raise KernelError(
+                errno.EOPNOTSUPP,
+                f"{abi.ioctl_name(request)} is a real KFD ioctl the simulator does not model yet",
+            )
+        kernel_request, handler = self._handlers_by_nr[nr]
+        struct_type = abi.IOCTLS[kernel_request].struct
+        user_size = abi._IOC_SIZE(request)
+        kernel_size = ctypes.sizeof(struct_type)
+        direction = abi._IOC_DIR(kernel_request)
+        buffer = bytearray(max(user_size, kernel_size))
+        try:
+            if direction & abi._IOC_WRITE:
+                buffer[:user_size] = copy_from_user(arg_addr, user_size)
+        except UserFaultError:
+            raise KernelError(
+                errno.EFAULT, f"cannot read the {user_size}-byte argument at {arg_addr:#x}"
+            ) from None
+        args = struct_type.from_buffer(buffer)
+        assert self.process is not None  # a kfd file implies a process
+        failure: KernelError | None = None
+        try:
+            handler(self.process, args)
+        except KernelError as exc:
+            failure = exc
+        if direction & abi._IOC_READ:
+            try:
+                copy_to_user(arg_addr, bytes(buffer[:user_size]))
+            except UserFaultError:
+                failure = KernelError(errno.EFAULT, f"cannot write the argument back to {arg_addr:#x}")
+        del args
+        if failure is not None:
+            raise failure
+
+    # -- helpers -----------------------------------------------------------------------------
+
+    @staticmethod
+    def _pdd(process: SimProcess, gpu_id: int) -> SimPdd | None:
+        """kfd_process_device_data_by_id: 0 and unknown ids find nothing."""
+        return process.pdds.get(gpu_id) if gpu_id else None
+
+    @staticmethod
+    def _bind(pdd: SimPdd) -> SimPdd:
+        """kfd_bind_process_to_device: a device whose VM was never acquired cannot be used."""
+        if pdd.drm_file is None:
+            raise KernelError(errno.ENODEV, f"gpu_id {pdd.gpu_id}: ACQUIRE_VM was not called for this device")
+        return pdd
+
+    # -- ioctls ------------------------------------------------------------------------------
+
+    def _get_version(self, process: SimProcess, args: ctypes.Structure) -> None:
+        args.major_version = abi.KFD_IOCTL_MAJOR_VERSION
+        args.minor_version = abi.KFD_IOCTL_MINOR_VERSION
+
+    def _get_clock_counters(self, process: SimProcess, args: ctypes.Structure) -> None:
+        pdd = self._pdd(process, args.gpu_id)
+        if pdd is not None:
+            pdd.device.gpu_clock += 1  # deterministic: the simulated clock only moves forward
+            args.gpu_clock_counter = pdd.device.gpu_clock
+        else:
+            args.gpu_clock_counter = 0
+        args.cpu_clock_counter = time.clock_gettime_ns(time.CLOCK_MONOTONIC_RAW)
+        args.system_clock_counter = time.clock_gettime_ns(time.CLOCK_BOOTTIME)
+        args.system_clock_freq = 1_000_000_000
+
+    def _get_process_apertures_new(self, process: SimProcess, args: ctypes.Structure) -> None:
+        pdds = list(process.pdds.values())
+        if args.num_of_nodes == 0:
+            args.num_of_nodes = len(pdds)
+            return
+        count = min(len(pdds), args.num_of_nodes)
+        entries = (abi.kfd_process_device_apertures * count)()
+        for entry, pdd in zip(entries, pdds[:count], strict=True):
+            entry.lds_base = pdd.lds_base
+            entry.lds_limit = pdd.limit_of(pdd.lds_base)
+            entry.scratch_base = pdd.scratch_base
+            entry.scratch_limit = pdd.limit_of(pdd.scratch_base)
+            entry.gpuvm_base = pdd.gpuvm_base
+            entry.gpuvm_limit = pdd.gpuvm_limit
+            entry.gpu_id = pdd.gpu_id
+        args.num_of_nodes = count
+        try:
+            copy_to_user(args.kfd_process_device_apertures_ptr, bytes(entries))
+        except UserFaultError:
+            raise KernelError(
+                errno.EFAULT, f"cannot write {count} apertures at {args.kfd_process_device_apertures_ptr:#x}"
+            ) from None
+
+    def _acquire_vm(self, process: SimProcess, args: ctypes.Structure) -> None:
+        drm_file = self.files.get(args.drm_fd)
+        if drm_file is None and not _fd_is_open(args.drm_fd):
+            raise KernelError(errno.EINVAL, f"drm_fd {args.drm_fd} is not an open file")
+        pdd = self._pdd(process, args.gpu_id)
+        if pdd is None:
+            raise KernelError(errno.EINVAL, f"gpu_id {args.gpu_id} is not a GPU of this process")
+        if pdd.drm_file is not None:
+            if drm_file is not None and pdd.drm_file is drm_file:
+                return
+            raise KernelError(
+                errno.EBUSY, f"gpu_id {args.gpu_id} already has its VM bound to another render-node file"
+            )
+        if drm_file is None or drm_file.kind != "render":
+            raise KernelError(errno.EINVAL, f"drm_fd {args.drm_fd} is not an amdgpu DRM file")
+        if any(other.drm_file is drm_file for other in process.pdds.values()):
+            raise KernelError(errno.EINVAL, f"the VM of drm_fd {args.drm_fd} is already a compute VM")
+        if drm_file.gpu_id != args.gpu_id:
+            # The kernel does not check this; the GPU would then run in another device's VM. The
+            # simulator refuses instead of modelling that corruption.
+            raise KernelError(
+                errno.EINVAL,
+                f"drm_fd {args.drm_fd} is the render node of gpu_id {drm_file.gpu_id}, not of {args.gpu_id} "
+                "(simulator check; the kernel would accept it and misbehave later)",
+            )
+        pdd.drm_file = drm_file
+        if not pdd.device.is_apu:
+            pdd.vm.map(CWSR_BASE, CWSR_TBA_TMA_BYTES, None, writable=False)
+
+    def _runtime_enable(self, process: SimProcess, args: ctypes.Structure) -> None:
+        if args.mode_mask & abi.KFD_RUNTIME_ENABLE_MODE_ENABLE_MASK:
+            if process.runtime_state != RUNTIME_DISABLED:
+                raise KernelError(errno.EBUSY, "the runtime is already enabled for this process")
+            process.runtime_state = RUNTIME_ENABLED
+            process.r_debug = args.r_debug
+        else:
+            process.runtime_state = RUNTIME_DISABLED
+
+    def _available_memory(self, process: SimProcess, args: ctypes.Structure) -> None:
+        pdd = self._pdd(process, args.gpu_id)
+        if pdd is None:
+            raise KernelError(errno.EINVAL, f"gpu_id {args.gpu_id} is not a GPU of this process")
+        args.available = self.available_vram(pdd.device)
+
+    def _reserved_for_page_tables(self) -> int:
+        """ESTIMATE_PT_SIZE of the system memory size: VRAM the kernel keeps back for page tables."""
+        return max(self.system_memory_bytes >> 14, AMDGPU_VM_RESERVED_VRAM)
+
+    def _max_system_mem_limit(self) -> int:
+        """How much GTT and userptr memory KFD lets processes pin (amdgpu_amdkfd_gpuvm_init_mem_limits)."""
+        usable = self.system_memory_bytes - self.system_memory_bytes // 64
+        limit = usable - (3 << 29)
+        return usable // 2 if limit < (3 << 30) else limit
+
+    def available_vram(self, device: SimDevice) -> int:
+        available = device.vram_bytes - self._reserved_for_page_tables() - device.vram_used_aligned
+        available = max(available, 0)
+        return available - available % VRAM_AVAILABILITY_ALIGN
+
+    @staticmethod
+    def _accounting(device: SimDevice, flags: int) -> str:
+        """Which limit an allocation counts against: "vram", "system" or "none" (doorbell, MMIO)."""
+        if flags & abi.KFD_IOC_ALLOC_MEM_FLAGS_VRAM:
+            return "system" if device.is_apu else "vram"
+        if flags & (abi.KFD_IOC_ALLOC_MEM_FLAGS_GTT | abi.KFD_IOC_ALLOC_MEM_FLAGS_USERPTR):
+            return "system"
+        return "none"
+
+    def _reserve_mem_limit(self, device: SimDevice, size: int, flags: int) -> None:
+        """amdgpu_amdkfd_reserve_mem_limit: VRAM against the device, GTT and userptr against system memory."""
+        pool = self._accounting(device, flags)
+        if pool == "vram":
+            limit = device.vram_bytes - self._reserved_for_page_tables()
+            if device.vram_used + size > limit:
+                raise KernelError(
+                    errno.ENOMEM,
+                    f"insufficient VRAM on gpu_id {device.gpu_id}: {size} bytes asked, "
+                    f"{max(limit - device.vram_used, 0)} free",
+                )
+            device.vram_used += size
+            device.vram_used_aligned += _align(size, VRAM_AVAILABILITY_ALIGN)
+        elif pool == "system":
+            limit = self._max_system_mem_limit()
+            if self.system_used + size > limit:
+                raise KernelError(
+                    errno.ENOMEM,
+                    f"insufficient system memory: {size} bytes asked, "
+                    f"{max(limit - self.system_used, 0)} free",
+                )
+            self.system_used += size
+
+    def _unreserve_mem_limit(self, device: SimDevice, size: int, flags: int) -> None:
+        pool = self._accounting(device, flags)
+        if pool == "vram":
+            device.vram_used -= size
+            device.vram_used_aligned -= _align(size, VRAM_AVAILABILITY_ALIGN)
+        elif pool == "system":
+            self.system_used -= size
+
+    def _alloc_memory_of_gpu(self, process: SimProcess, args: ctypes.Structure) -> None:
+        """kfd_ioctl_alloc_memory_of_gpu: the VA is only recorded here; MAP_MEMORY_TO_GPU checks it."""
+        flags = args.flags
+        if args.size == 0:
+            raise KernelError(errno.EINVAL, "size is 0")
+        pdd = self._pdd(process, args.gpu_id)
+        if pdd is None:
+            raise KernelError(errno.EINVAL, f"gpu_id {args.gpu_id} is not a GPU of this process")
+        device = pdd.device
+        if (
+            flags & abi.KFD_IOC_ALLOC_MEM_FLAGS_PUBLIC
+            and flags & abi.KFD_IOC_ALLOC_MEM_FLAGS_VRAM
+            and not self._large_bar(device)
+        ):
+            raise KernelError(errno.EINVAL, "host-visible VRAM on a small-BAR device is not allowed")
+        self._bind(pdd)
+        size = args.size
+        is_userptr = not flags & (
+            abi.KFD_IOC_ALLOC_MEM_FLAGS_VRAM | abi.KFD_IOC_ALLOC_MEM_FLAGS_GTT
+        ) and bool(flags & abi.KFD_IOC_ALLOC_MEM_FLAGS_USERPTR)
+        if is_userptr and args.mmap_offset % PAGE_SIZE:
+            raise KernelError(errno.EINVAL, f"userptr address {args.mmap_offset:#x} is not page aligned")
+        shared_backing: Backing | None = None
+        if flags & abi.KFD_IOC_ALLOC_MEM_FLAGS_DOORBELL:
+            if size != device.doorbell_slice_bytes:
+                raise KernelError(
+                    errno.EINVAL,
+                    "a doorbell allocation must be the process doorbell slice of "
+                    f"{device.doorbell_slice_bytes} bytes, not {size}",
+                )
+            shared_backing = self._doorbells(pdd)
+        elif flags & abi.KFD_IOC_ALLOC_MEM_FLAGS_MMIO_REMAP:
+            if size != PAGE_SIZE:
+                raise KernelError(
+                    errno.EINVAL, f"an MMIO-remap allocation must be one page ({PAGE_SIZE}), not {size}"
+                )
+            shared_backing = self._mmio(pdd)
+        typed = flags & (
+            abi.KFD_IOC_ALLOC_MEM_FLAGS_VRAM
+            | abi.KFD_IOC_ALLOC_MEM_FLAGS_GTT
+            | abi.KFD_IOC_ALLOC_MEM_FLAGS_USERPTR
+            | abi.KFD_IOC_ALLOC_MEM_FLAGS_DOORBELL
+            | abi.KFD_IOC_ALLOC_MEM_FLAGS_MMIO_REMAP
+        )
+        if not typed:
+            raise KernelError(errno.EINVAL, f"flags {flags:#x} name no memory type (VRAM, GTT, USERPTR, ...)")
+        if is_userptr and args.mmap_offset == 0:
+            raise KernelError(errno.EINVAL, "a USERPTR allocation needs the user address in mmap_offset")
+        aligned_size = _align(size, PAGE_SIZE)
+        if aligned_size > VM_SIZE_BYTES:
+            raise KernelError(errno.ENOMEM, f"size {size} is larger than the whole GPU address space")
+        self._reserve_mem_limit(device, aligned_size, flags)
+        try:
+            if is_userptr:
+                backing: Backing | UserPtrBacking = self._userptr_backing(args.mmap_offset, aligned_size)
+            elif shared_backing is not None:
+                backing = shared_backing
+            else:
+                backing = Backing(aligned_size, f"bo-{device.gpu_id}")
+        except BaseException:
+            self._unreserve_mem_limit(device, aligned_size, flags)
+            raise
+        bo = SimBo(
+            idr=pdd.new_idr(),
+            gpu_id=device.gpu_id,
+            va=args.va_addr,
+            size=aligned_size,
+            flags=flags,
+            backing=backing,
+            owns_backing=shared_backing is None and isinstance(backing, Backing),
+        )
+        pdd.objects[bo.idr] = bo
+        args.handle = bo.handle
+        bo.drm_offset = self._next_drm_page * PAGE_SIZE
+        self._next_drm_page += aligned_size // PAGE_SIZE
+        self._drm_offsets[bo.drm_offset] = bo
+        if (
+            flags & abi.KFD_IOC_ALLOC_MEM_FLAGS_MMIO_REMAP
+            and not flags & abi.KFD_IOC_ALLOC_MEM_FLAGS_DOORBELL
+        ):
+            args.mmap_offset = mo.mmio_mmap_offset(device.gpu_id)
+        else:
+            args.mmap_offset = bo.drm_offset
+
+    def _doorbells(self, pdd: SimPdd) -> Backing:
+        """kfd_get_process_doorbells: the process's doorbell slice on this GPU, made on first use."""
+        if pdd.doorbells is None:
+            pdd.doorbells = Backing(pdd.device.doorbell_slice_bytes, f"doorbells-{pdd.gpu_id}")
+        return pdd.doorbells
+
+    def _mmio(self, pdd: SimPdd) -> Backing:
+        """The remapped HDP-flush register page of this GPU."""
+        if pdd.mmio is None:
+            pdd.mmio = Backing(PAGE_SIZE, f"mmio-{pdd.gpu_id}")
+        return pdd.mmio
+
+    @staticmethod
+    def _large_bar(device: SimDevice) -> bool:
+        """Simulated dGPUs expose all of VRAM through the BAR (resizable BAR), as current boards do."""
+        return True
+
+    @staticmethod
+    def _userptr_backing(addr: int, size: int) -> UserPtrBacking:
+        """Register user pages: every page must exist now (get_user_pages), else EFAULT."""
+        try:
+            for page in range(addr, addr + size, PAGE_SIZE):
+                copy_from_user(page, 1)
+        except UserFaultError as fault:
+            raise KernelError(errno.EFAULT, f"user pages at {fault.addr:#x} are not mapped") from None
+        return UserPtrBacking(addr, size)
+
+    def _lookup_bo(self, process: SimProcess, handle: int, missing_errno: int) -> tuple[SimPdd, SimBo]:
+        pdd = self._pdd(process, mo.handle_gpu_id(handle))
+        if pdd is None:
+            raise KernelError(
+                errno.EINVAL,
+                f"handle {handle:#x} names gpu_id {mo.handle_gpu_id(handle)}, not a GPU of this process",
+            )
+        bo = pdd.objects.get(mo.handle_idr(handle))
+        if bo is None:
+            raise KernelError(missing_errno, f"handle {handle:#x} is not an allocation of this process")
+        return pdd, bo
+
+    def _free_memory_of_gpu(self, process: SimProcess, args: ctypes.Structure) -> None:
+        pdd, bo = self._lookup_bo(process, args.handle, errno.EINVAL)
+        if bo.mapped_gpu_ids:
+            raise KernelError(
+                errno.EBUSY, f"BO at va {bo.va:#x} is still mapped on gpu_id(s) {sorted(bo.mapped_gpu_ids)}"
+            )
+        self._release_bo(pdd, bo)
+
+    def _release_bo(self, pdd: SimPdd, bo: SimBo) -> None:
+        pdd.objects.pop(bo.idr, None)
+        self._drm_offsets.pop(bo.drm_offset, None)
+        self._unreserve_mem_limit(pdd.device, bo.size, bo.flags)
+        if isinstance(bo.backing, UserPtrBacking) or bo.owns_backing:
+            bo.backing.close()  # CPU mappings keep their pages, as a GEM object outlives its handle
+
+    def _read_device_ids(self, args: ctypes.Structure) -> list[int]:
+        if args.n_devices == 0:
+            raise KernelError(errno.EINVAL, "n_devices is 0: the device id array is empty")
+        if args.n_success > args.n_devices:
+            raise KernelError(errno.EINVAL, f"n_success {args.n_success} exceeds n_devices {args.n_devices}")
+        try:
+            raw = copy_from_user(args.device_ids_array_ptr, 4 * args.n_devices)
+        except UserFaultError:
+            raise KernelError(
+                errno.EFAULT, f"cannot read {args.n_devices} device ids at {args.device_ids_array_ptr:#x}"
+            ) from None
+        return list((ctypes.c_uint32 * args.n_devices).from_buffer_copy(raw))
+
+    def _map_memory_to_gpu(self, process: SimProcess, args: ctypes.Structure) -> None:
+        device_ids = self._read_device_ids(args)
+        owner = self._pdd(process, mo.handle_gpu_id(args.handle))
+        if owner is None:
+            raise KernelError(errno.EINVAL, f"handle {args.handle:#x} names no GPU of this process")
+        self._bind(owner)
+        bo = owner.objects.get(mo.handle_idr(args.handle))
+        if bo is None:
+            raise KernelError(errno.ENOMEM, f"handle {args.handle:#x} is not an allocation of this process")
+        for index in range(args.n_success, args.n_devices):
+            peer = self._pdd(process, device_ids[index])
+            if peer is None:
+                raise KernelError(errno.EINVAL, f"device id {device_ids[index]} (entry {index}) is not a GPU")
+            self._bind(peer)
+            if peer.gpu_id not in bo.mapped_gpu_ids:
+                self._vm_map(peer, bo)
+            args.n_success = index + 1
+
+    def _vm_map(self, pdd: SimPdd, bo: SimBo) -> None:
+        """kfd_mem_attach + amdgpu_vm_bo_map: a VA, page aligned, inside the VM, overlapping nothing."""
+        if bo.va == 0:
+            raise KernelError(errno.EINVAL, "invalid VA when adding the BO to the VM (va_addr was 0)")
+        if bo.va % PAGE_SIZE:
+            raise KernelError(errno.EINVAL, f"va {bo.va:#x} is not page aligned")
+        if bo.va + bo.size > VM_SIZE_BYTES:
+            raise KernelError(
+                errno.EINVAL, f"va {bo.va:#x}-{bo.va + bo.size:#x} ends beyond the {VM_SIZE_BYTES:#x}-byte VM"
+            )
+        clash = pdd.vm.overlapping(bo.va, bo.size)
+        if clash is not None:
+            raise KernelError(
+                errno.EINVAL,
+                f"va {bo.va:#x}-{bo.va + bo.size:#x} conflicts with the mapping at "
+                f"{clash.va:#x}-{clash.end:#x} on gpu_id {pdd.gpu_id}",
+            )
+        pdd.vm.map(bo.va, bo.size, bo, bo.writable)
+        bo.mapped_gpu_ids.add(pdd.gpu_id)
+
+    def _vm_unmap(self, pdd: SimPdd, bo: SimBo) -> None:
+        pdd.vm.unmap(bo.va)
+        bo.mapped_gpu_ids.discard(pdd.gpu_id)
+
+    def _unmap_memory_from_gpu(self, process: SimProcess, args: ctypes.Structure) -> None:
+        device_ids = self._read_device_ids(args)
+        owner = self._pdd(process, mo.handle_gpu_id(args.handle))
+        if owner is None:
+            raise KernelError(errno.EINVAL, f"handle {args.handle:#x} names no GPU of this process")
+        bo = owner.objects.get(mo.handle_idr(args.handle))
+        if bo is None:
+            raise KernelError(errno.ENOMEM, f"handle {args.handle:#x} is not an allocation of this process")
+        for index in range(args.n_success, args.n_devices):
+            peer = self._pdd(process, device_ids[index])
+            if peer is None:
+                raise KernelError(errno.EINVAL, f"device id {device_ids[index]} (entry {index}) is not a GPU")
+            if peer.drm_file is None:
+                # The kernel dereferences a NULL VM here; the simulator reports the misuse instead.
+                raise KernelError(
+                    errno.EINVAL,
+                    f"gpu_id {peer.gpu_id} has no VM (ACQUIRE_VM was never called; simulator check)",
+                )
+            if peer.gpu_id not in bo.mapped_gpu_ids:
+                raise KernelError(errno.EINVAL, f"BO at va {bo.va:#x} is not mapped on gpu_id {peer.gpu_id}")
+            self._vm_unmap(peer, bo)
+            args.n_success = index + 1
+
+    # -- mmap --------------------------------------------------------------------------------------
+
+    def mmap_target(self, fd: int, offset: int, length: int) -> tuple[Backing | UserPtrBacking, SimBo | None]:
+        """What an mmap of (fd, offset, length) maps: checks as kfd_mmap and the DRM GEM mmap do."""
+        sim_file = self.files.get(fd)
+        if sim_file is None:
+            raise KernelError(errno.EBADF, f"fd {fd} is not open")
+        process = self.process
+        if sim_file.kind == "render":
+            bo = self._drm_offsets.get(offset)
+            if bo is None or length > bo.size or process is None:
+                raise KernelError(
+                    errno.EINVAL, f"no buffer object at render-node offset {offset:#x} (+{length:#x})"
+                )
+            if process.pdds[bo.gpu_id].drm_file is not sim_file:
+                raise KernelError(
+                    errno.EACCES, f"the BO at offset {offset:#x} was not made through this render file"
+                )
+            return bo.backing, bo
+        assert process is not None  # a kfd file implies a process
+        gpu_id = mo.kfd_mmap_get_gpu_id(offset)
+        known_device = gpu_id in self.devices
+        pdd = self._pdd(process, gpu_id)
+        kind = mo.kfd_mmap_type(offset)
+        if kind == mo.KFD_MMAP_TYPE_DOORBELL:
+            if not known_device:
+                raise KernelError(errno.ENODEV, f"doorbell mmap names unknown gpu_id {gpu_id}")
+            slice_bytes = self.devices[gpu_id].doorbell_slice_bytes
+            if length != slice_bytes:
+                raise KernelError(errno.EINVAL, f"a doorbell mmap must be {slice_bytes} bytes, not {length}")
+            if pdd is None:
+                raise KernelError(errno.EINVAL, f"gpu_id {gpu_id} is not a GPU of this process")
+            return self._doorbells(pdd), None
+        if kind == mo.KFD_MMAP_TYPE_MMIO:
+            if not known_device or pdd is None:
+                raise KernelError(errno.ENODEV, f"MMIO mmap names unknown gpu_id {gpu_id}")
+            if length != PAGE_SIZE:
+                raise KernelError(errno.EINVAL, f"an MMIO mmap must be one page, not {length} bytes")
+            return self._mmio(pdd), None
+        raise KernelError(errno.EINVAL, f"KFD mmap offset {offset:#x} names nothing the simulator maps yet")
+
+
+def _fd_is_open(fd: int) -> bool:
+    try:
+        os.fstat(fd)
+    except OSError:
+        return False
+    return True

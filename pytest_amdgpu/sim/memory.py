@@ -1,0 +1,161 @@
+"""Simulated GPU memory: BO backing store, safe user-memory copies, and the per-GPU virtual address map."""
+
+from __future__ import annotations
+
+import bisect
+import contextlib
+import ctypes
+import mmap
+import os
+from dataclasses import dataclass, field
+
+import numpy as np
+
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+class _IoVec(ctypes.Structure):
+    _fields_ = (("iov_base", ctypes.c_void_p), ("iov_len", ctypes.c_size_t))
+
+
+for _name in ("process_vm_readv", "process_vm_writev"):
+    _function = getattr(_libc, _name)
+    _function.argtypes = [
+        ctypes.c_int,
+        ctypes.POINTER(_IoVec),
+        ctypes.c_ulong,
+        ctypes.POINTER(_IoVec),
+        ctypes.c_ulong,
+        ctypes.c_ulong,
+    ]
+    _function.restype = ctypes.c_ssize_t
+
+
+class UserFaultError(Exception):
+    """A user pointer the simulated kernel could not read or write (the kernel's EFAULT)."""
+
+    def __init__(self, addr: int, size: int) -> None:
+        super().__init__(f"user address {addr:#x} (+{size}) is not accessible")
+        self.addr = addr
+        self.size = size
+
+
+def _user_copy(function_name: str, local_addr: int, remote_addr: int, size: int) -> None:
+    """Copy through process_vm_readv/writev on our own pid: a bad address gives EFAULT, never a crash."""
+    if size == 0:
+        return
+    if remote_addr <= 0:
+        raise UserFaultError(remote_addr, size)
+    local = _IoVec(local_addr, size)
+    remote = _IoVec(remote_addr, size)
+    done = getattr(_libc, function_name)(os.getpid(), ctypes.byref(local), 1, ctypes.byref(remote), 1, 0)
+    if done != size:
+        raise UserFaultError(remote_addr, size)
+
+
+def copy_from_user(addr: int, size: int) -> bytes:
+    """Read `size` bytes of this process's memory at `addr` the way the kernel's copy_from_user would."""
+    buffer = ctypes.create_string_buffer(size)
+    _user_copy("process_vm_readv", ctypes.addressof(buffer), addr, size)
+    return buffer.raw
+
+
+def copy_to_user(addr: int, data: bytes) -> None:
+    """Write `data` at user address `addr`; raises UserFaultError where the kernel would return EFAULT."""
+    source = ctypes.create_string_buffer(bytes(data), len(data))
+    _user_copy("process_vm_writev", ctypes.addressof(source), addr, len(data))
+
+
+class Backing:
+    """The bytes of one simulated BO: a sparse memfd, so untouched VRAM costs no host RAM."""
+
+    def __init__(self, size: int, label: str) -> None:
+        self.size = size
+        self.fd = os.memfd_create(f"pytest-amdgpu-{label}", os.MFD_CLOEXEC)
+        try:
+            os.ftruncate(self.fd, size)
+            self._map = mmap.mmap(self.fd, size, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
+        except BaseException:
+            os.close(self.fd)
+            raise
+        self.bytes = np.frombuffer(self._map, dtype=np.uint8)
+
+    def close(self) -> None:
+        if self.fd < 0:
+            return
+        self.bytes = np.empty(0, dtype=np.uint8)
+        with contextlib.suppress(BufferError):  # a live view keeps the pages; they go with it
+            self._map.close()
+        os.close(self.fd)
+        self.fd = -1
+
+
+class UserPtrBacking:
+    """A BO made of registered user memory: the simulator reads and writes exactly that range."""
+
+    def __init__(self, addr: int, size: int) -> None:
+        self.size = size
+        self.addr = addr
+        self.fd = -1
+        self.bytes = np.ctypeslib.as_array((ctypes.c_ubyte * size).from_address(addr))
+
+    def close(self) -> None:
+        self.bytes = np.empty(0, dtype=np.uint8)
+
+
+@dataclass
+class VmMapping:
+    """One range of a GPU virtual address space and the BO behind it."""
+
+    va: int
+    size: int
+    bo: object  # the SimBo; typed loosely to keep this module free of kfd-model imports
+    writable: bool
+
+    @property
+    def end(self) -> int:
+        return self.va + self.size
+
+
+@dataclass
+class GpuVm:
+    """The virtual address space of one process on one GPU: sorted, non-overlapping mappings."""
+
+    gpu_id: int
+    _starts: list[int] = field(default_factory=list)
+    _mappings: list[VmMapping] = field(default_factory=list)
+
+    def overlapping(self, va: int, size: int) -> VmMapping | None:
+        index = bisect.bisect_right(self._starts, va)
+        for candidate in self._mappings[max(index - 1, 0) : index + 1]:
+            if candidate.va < va + size and va < candidate.end:
+                return candidate
+        return None
+
+    def map(self, va: int, size: int, bo: object, writable: bool) -> None:
+        clash = self.overlapping(va, size)
+        if clash is not None:
+            raise ValueError(
+                f"va {va:#x}-{va + size:#x} conflicts with the mapping at {clash.va:#x}-{clash.end:#x}"
+            )
+        index = bisect.bisect_left(self._starts, va)
+        self._starts.insert(index, va)
+        self._mappings.insert(index, VmMapping(va, size, bo, writable))
+
+    def unmap(self, va: int) -> VmMapping:
+        index = bisect.bisect_left(self._starts, va)
+        if index == len(self._starts) or self._starts[index] != va:
+            raise KeyError(va)
+        self._starts.pop(index)
+        return self._mappings.pop(index)
+
+    def lookup(self, va: int, size: int = 1) -> VmMapping | None:
+        """The mapping that holds all of [va, va+size), or None (a GPU access there would fault)."""
+        index = bisect.bisect_right(self._starts, va) - 1
+        if index < 0:
+            return None
+        mapping = self._mappings[index]
+        return mapping if va + size <= mapping.end else None
+
+    def __len__(self) -> int:
+        return len(self._mappings)
