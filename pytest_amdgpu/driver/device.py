@@ -1,0 +1,370 @@
+"""A GPU opened through KFD: its identity, its memory allocations and its counters."""
+
+from __future__ import annotations
+
+import ctypes
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from pytest_amdgpu import families
+from pytest_amdgpu.driver.buffer import DOMAINS, Buffer, domain_flags
+from pytest_amdgpu.driver.process import Apertures, KfdProcess
+from pytest_amdgpu.errors import AmdgpuError, ConfigurationError, DeviceError, LeakError, ResourceClosedError
+from pytest_amdgpu.kfd import abi
+from pytest_amdgpu.kfd.mmap_offsets import doorbell_mmap_offset
+from pytest_amdgpu.kfd.transport import (
+    MAP_ANONYMOUS,
+    MAP_FIXED,
+    MAP_NORESERVE,
+    MAP_PRIVATE,
+    MAP_SHARED,
+    PAGE_SIZE,
+    PROT_NONE,
+    PROT_READ,
+    PROT_WRITE,
+    MappedRegion,
+)
+from pytest_amdgpu.topology import Node
+
+# Queues a KFD process may create; the doorbell slice holds one doorbell per queue (kfd_priv.h).
+KFD_MAX_NUM_OF_QUEUES_PER_PROCESS = 1024
+
+
+def round_up(value: int, alignment: int) -> int:
+    return (value + alignment - 1) // alignment * alignment
+
+
+@dataclass(frozen=True)
+class ClockCounters:
+    """One GET_CLOCK_COUNTERS sample."""
+
+    gpu_clock_counter: int
+    cpu_clock_counter: int
+    system_clock_counter: int
+    system_clock_freq: int
+
+
+class Device:
+    """One GPU node of the topology, with its VM acquired by this process."""
+
+    def __init__(self, process: KfdProcess, node: Node, index: int) -> None:
+        self.process = process
+        self.node = node
+        self.index = index
+        self.gpu_id = node.gpu_id
+        self.target = families.get_target(node.properties.get("gfx_target_version", 0))
+        self.gfx = self.target.name
+        self.family = self.target.family
+        # Boards found through IP discovery are all named "ip discovery" by the kernel.
+        self.name = node.name if node.name and node.name != "ip discovery" else self.gfx
+        if node.gpu_id not in process.apertures:
+            raise DeviceError(
+                f"the kernel reported no apertures for gpu_id {node.gpu_id} (node {node.index})"
+            )
+        self.apertures: Apertures = process.apertures[node.gpu_id]
+        self.render_fd = process.acquire_vm(node)
+        self._buffers: dict[int, Buffer] = {}
+        self.closed = False
+
+    # -- identity ----------------------------------------------------------------------------
+
+    @property
+    def properties(self) -> Mapping[str, int]:
+        """The node's sysfs properties, as the kernel reports them."""
+        return self.node.properties
+
+    @property
+    def node_index(self) -> int:
+        return self.node.index
+
+    @property
+    def kfd_version(self) -> tuple[int, int]:
+        return self.process.version
+
+    @property
+    def transport(self):
+        return self.process.transport
+
+    def __repr__(self) -> str:
+        return (
+            f"<Device gpu{self.index} {self.gfx} ({self.family}) node {self.node.index} gpu_id {self.gpu_id}>"
+        )
+
+    # -- memory ------------------------------------------------------------------------------
+
+    def _check_open(self) -> None:
+        if self.closed:
+            raise ResourceClosedError(f"{self} is closed")
+
+    def alloc(
+        self,
+        size: int,
+        domain: str = "vram",
+        *,
+        writable: bool = True,
+        executable: bool = False,
+        uncached: bool = False,
+    ) -> Buffer:
+        """Allocate `size` bytes in `domain` ("vram", "gtt" or "host"), CPU-mapped and mapped on this GPU."""
+        self._check_open()
+        if isinstance(size, bool) or not isinstance(size, int) or size <= 0:
+            raise ConfigurationError(f"buffer size must be a positive integer number of bytes, got {size!r}")
+        if domain not in DOMAINS:
+            raise ConfigurationError(
+                f"unknown memory domain {domain!r}: expected one of {', '.join(DOMAINS)}"
+            )
+        flags = domain_flags(domain, writable=writable, executable=executable, uncached=uncached)
+        alloc_size = round_up(size, PAGE_SIZE)
+        if domain == "host":
+            return self._alloc_userptr(size, alloc_size, flags)
+        return self._alloc_bo(domain, size, alloc_size, flags)
+
+    def _reserve_va(self, alloc_size: int) -> MappedRegion:
+        """Reserve CPU address space that is also inside this GPU's gpuvm aperture."""
+        reservation = self.transport.mmap(alloc_size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE)
+        if not self.apertures.contains_gpuvm(reservation.addr, alloc_size):
+            self.transport.munmap(reservation)
+            raise DeviceError(
+                f"reserved address {reservation.addr:#x} (+{alloc_size:#x}) lies outside the gpuvm aperture "
+                f"{self.apertures.gpuvm_base:#x}..{self.apertures.gpuvm_limit:#x} of gpu_id {self.gpu_id}"
+            )
+        return reservation
+
+    def _alloc_memory_of_gpu(self, va: int, size: int, flags: int, mmap_offset: int = 0):
+        args = abi.kfd_ioctl_alloc_memory_of_gpu_args(
+            va_addr=va, size=size, mmap_offset=mmap_offset, gpu_id=self.gpu_id, flags=flags
+        )
+        return self.process.ioctl(abi.AMDKFD_IOC_ALLOC_MEMORY_OF_GPU, args)
+
+    def _free_handle(self, handle: int) -> None:
+        self.process.ioctl(
+            abi.AMDKFD_IOC_FREE_MEMORY_OF_GPU, abi.kfd_ioctl_free_memory_of_gpu_args(handle=handle)
+        )
+
+    def _alloc_bo(
+        self, domain: str, size: int, alloc_size: int, flags: int, kfd_mmap_offset: int | None = None
+    ) -> Buffer:
+        """VA reserved, ALLOC_MEMORY_OF_GPU, CPU mapping at the same address, MAP_MEMORY_TO_GPU.
+
+        Memory is CPU-mapped through the render node at the offset the kernel returned; doorbells and
+        MMIO pages through /dev/kfd at `kfd_mmap_offset` (None: the offset the kernel returned).
+        Any failure undoes the steps before it, so nothing leaks and no Buffer points at unmapped memory.
+        """
+        reservation = self._reserve_va(alloc_size)
+        try:
+            args = self._alloc_memory_of_gpu(reservation.addr, alloc_size, flags)
+        except BaseException:
+            self.transport.munmap(reservation)
+            raise
+        if domain in ("doorbell", "mmio_remap"):
+            map_fd = self.process.kfd_fd
+            map_offset = args.mmap_offset if kfd_mmap_offset is None else kfd_mmap_offset
+        else:
+            map_fd, map_offset = self.render_fd, args.mmap_offset
+        try:
+            prot = PROT_READ | PROT_WRITE
+            cpu = self.transport.mmap(
+                alloc_size, prot, MAP_SHARED | MAP_FIXED, fd=map_fd, offset=map_offset, addr=reservation.addr
+            )
+            if cpu.addr != reservation.addr:  # MAP_FIXED either lands exactly or fails; check anyway
+                self.transport.munmap(cpu)
+                raise DeviceError(f"CPU mapping landed at {cpu.addr:#x}, not at {reservation.addr:#x}")
+        except BaseException:
+            self._free_handle(args.handle)
+            self.transport.munmap(reservation)
+            raise
+        buffer = Buffer(
+            self,
+            domain=domain,
+            gpu_addr=reservation.addr,
+            size=size,
+            alloc_size=alloc_size,
+            handle=args.handle,
+            flags=flags,
+            cpu=cpu,
+        )
+        self._map_new_buffer(buffer)
+        return buffer
+
+    def _alloc_userptr(self, size: int, alloc_size: int, flags: int) -> Buffer:
+        """Host memory registered with KFD: the user address goes in mmap_offset and serves as the GPU VA."""
+        host = self.transport.mmap(alloc_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS)
+        if not self.apertures.contains_gpuvm(host.addr, alloc_size):
+            self.transport.munmap(host)
+            raise DeviceError(
+                f"host memory at {host.addr:#x} lies outside the gpuvm aperture of gpu {self.gpu_id}"
+            )
+        try:
+            args = self._alloc_memory_of_gpu(host.addr, alloc_size, flags, mmap_offset=host.addr)
+        except BaseException:
+            self.transport.munmap(host)
+            raise
+        buffer = Buffer(
+            self,
+            domain="host",
+            gpu_addr=host.addr,
+            size=size,
+            alloc_size=alloc_size,
+            handle=args.handle,
+            flags=flags,
+            cpu=host,
+        )
+        self._map_new_buffer(buffer)
+        return buffer
+
+    def _map_new_buffer(self, buffer: Buffer) -> None:
+        try:
+            self._map_to_gpus(buffer, [self])
+        except BaseException:
+            self._release(buffer)
+            raise
+        self._buffers[id(buffer)] = buffer
+
+    def alloc_doorbells(self) -> Buffer:
+        """This process's doorbell slice on this GPU, CPU-mapped (one doorbell per queue)."""
+        self._check_open()
+        slice_bytes = round_up(self.target.doorbell_size_bytes * KFD_MAX_NUM_OF_QUEUES_PER_PROCESS, PAGE_SIZE)
+        flags = (
+            abi.KFD_IOC_ALLOC_MEM_FLAGS_DOORBELL
+            | abi.KFD_IOC_ALLOC_MEM_FLAGS_WRITABLE
+            | abi.KFD_IOC_ALLOC_MEM_FLAGS_NO_SUBSTITUTE
+            | abi.KFD_IOC_ALLOC_MEM_FLAGS_COHERENT
+        )
+        return self._alloc_bo("doorbell", slice_bytes, slice_bytes, flags, doorbell_mmap_offset(self.gpu_id))
+
+    def alloc_mmio_remap(self) -> Buffer:
+        """The page of HDP flush registers the kernel remaps for user space (one page)."""
+        self._check_open()
+        flags = (
+            abi.KFD_IOC_ALLOC_MEM_FLAGS_MMIO_REMAP
+            | abi.KFD_IOC_ALLOC_MEM_FLAGS_WRITABLE
+            | abi.KFD_IOC_ALLOC_MEM_FLAGS_NO_SUBSTITUTE
+            | abi.KFD_IOC_ALLOC_MEM_FLAGS_COHERENT
+        )
+        return self._alloc_bo("mmio_remap", PAGE_SIZE, PAGE_SIZE, flags)
+
+    def _device_id_array(self, devices: Iterable[Device]) -> ctypes.Array:
+        ids = [device.gpu_id for device in devices]
+        return (ctypes.c_uint32 * len(ids))(*ids)
+
+    def _map_to_gpus(self, buffer: Buffer, devices: list[Device]) -> None:
+        new = [device for device in devices if device.gpu_id not in buffer.mapped_gpu_ids]
+        if not new:
+            return
+        for device in new:
+            if device.process is not self.process:
+                raise ConfigurationError(f"{device} belongs to another KFD process than {buffer}")
+            device._check_open()
+        id_array = self._device_id_array(new)
+        args = abi.kfd_ioctl_map_memory_to_gpu_args(
+            handle=buffer.handle,
+            device_ids_array_ptr=ctypes.addressof(id_array),
+            n_devices=len(new),
+            n_success=0,
+        )
+        try:
+            self.process.ioctl(abi.AMDKFD_IOC_MAP_MEMORY_TO_GPU, args)
+        finally:
+            buffer.mapped_gpu_ids.extend(device.gpu_id for device in new[: args.n_success])
+
+    def _unmap_from_gpus(self, buffer: Buffer, gpu_ids: list[int]) -> None:
+        if not gpu_ids:
+            return
+        id_array = (ctypes.c_uint32 * len(gpu_ids))(*gpu_ids)
+        args = abi.kfd_ioctl_unmap_memory_from_gpu_args(
+            handle=buffer.handle,
+            device_ids_array_ptr=ctypes.addressof(id_array),
+            n_devices=len(gpu_ids),
+            n_success=0,
+        )
+        try:
+            self.process.ioctl(abi.AMDKFD_IOC_UNMAP_MEMORY_FROM_GPU, args)
+        finally:
+            for gpu_id in gpu_ids[: args.n_success]:
+                buffer.mapped_gpu_ids.remove(gpu_id)
+
+    def map_buffer(self, buffer: Buffer, devices: Iterable[Device]) -> None:
+        self._check_owned(buffer)
+        self._map_to_gpus(buffer, list(devices))
+
+    def unmap_buffer(self, buffer: Buffer, devices: Iterable[Device]) -> None:
+        self._check_owned(buffer)
+        self._unmap_from_gpus(buffer, [d.gpu_id for d in devices if d.gpu_id in buffer.mapped_gpu_ids])
+
+    def _check_owned(self, buffer: Buffer) -> None:
+        if buffer.freed:
+            raise ResourceClosedError(f"{buffer} was freed")
+        if buffer.device is not self or id(buffer) not in self._buffers:
+            raise ConfigurationError(f"{buffer} was not allocated on {self}")
+
+    def _release(self, buffer: Buffer) -> None:
+        """Undo an allocation as libhsakmt does: unmap from GPUs, free the BO, then drop the CPU mapping.
+
+        Freeing before munmap keeps registered user memory (userptr) alive for as long as the kernel
+        may still reference it; a freed VRAM/GTT BO keeps its pages until the CPU mapping goes.
+        """
+        errors: list[AmdgpuError] = []
+        try:
+            self._unmap_from_gpus(buffer, list(buffer.mapped_gpu_ids))
+        except AmdgpuError as exc:
+            errors.append(exc)
+        try:
+            self._free_handle(buffer.handle)
+        except AmdgpuError as exc:
+            errors.append(exc)
+        if buffer._cpu is not None:
+            try:
+                self.transport.munmap(buffer._cpu)
+            except AmdgpuError as exc:
+                errors.append(exc)
+        buffer.freed = True
+        self._buffers.pop(id(buffer), None)
+        if errors:
+            raise errors[0]
+
+    def free_buffer(self, buffer: Buffer) -> None:
+        if buffer.freed:
+            return
+        self._check_owned(buffer)
+        self._release(buffer)
+
+    @property
+    def live_buffers(self) -> list[Buffer]:
+        return list(self._buffers.values())
+
+    def available_memory(self) -> int:
+        """Bytes of VRAM this process could still allocate on this GPU (AVAILABLE_MEMORY)."""
+        self._check_open()
+        args = abi.kfd_ioctl_get_available_memory_args(gpu_id=self.gpu_id)
+        return self.process.ioctl(abi.AMDKFD_IOC_AVAILABLE_MEMORY, args).available
+
+    def clock_counters(self) -> ClockCounters:
+        self._check_open()
+        args = self.process.ioctl(
+            abi.AMDKFD_IOC_GET_CLOCK_COUNTERS, abi.kfd_ioctl_get_clock_counters_args(gpu_id=self.gpu_id)
+        )
+        return ClockCounters(
+            gpu_clock_counter=args.gpu_clock_counter,
+            cpu_clock_counter=args.cpu_clock_counter,
+            system_clock_counter=args.system_clock_counter,
+            system_clock_freq=args.system_clock_freq,
+        )
+
+    def close(self, *, leak_check: bool = False) -> None:
+        """Free every buffer still alive; with leak_check, raise LeakError naming what was left."""
+        if self.closed:
+            return
+        leaked = self.live_buffers
+        errors: list[AmdgpuError] = []
+        for buffer in leaked:
+            try:
+                self._release(buffer)
+            except AmdgpuError as exc:
+                errors.append(exc)
+        self.closed = True
+        if errors:
+            raise errors[0]
+        if leak_check and leaked:
+            raise LeakError(
+                f"{self} closed with {len(leaked)} live buffer(s): {', '.join(map(repr, leaked))}"
+            )
