@@ -1,0 +1,3 @@
+"""pytest-amdgpu: AMD GPU conformance testing on a pure-Python KFD driver, with an embedded simulator."""
+
+__version__ = "0.1.0"
