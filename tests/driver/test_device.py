@@ -21,7 +21,7 @@ from pytest_amdgpu.errors import (
     TransportError,
 )
 from pytest_amdgpu.kfd import abi
-from pytest_amdgpu.kfd.transport import MappedRegion
+from pytest_amdgpu.kfd.transport import PAGE_SIZE, MappedRegion
 from pytest_amdgpu.sim.transport import SimTransport
 
 MACHINES = ("mi300x", "rx7900xtx", "rx9070xt", "mi250x")
@@ -288,3 +288,19 @@ def test_kfd_backend_without_a_gpu_fails_clearly(monkeypatch: pytest.MonkeyPatch
 
 def test_list_machines_names_the_presets() -> None:
     assert {"mi300x", "mi250x", "rx7900xtx", "rx9070xt"} <= set(driver.list_machines())
+
+
+def _resident_bytes() -> int:
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * PAGE_SIZE
+
+
+def test_untouched_vram_costs_no_host_memory(transport: InstrumentedTransport) -> None:
+    with driver.open_devices(transport=transport) as devices:
+        device = devices[0]
+        before = _resident_bytes()
+        huge = device.alloc(64 << 30, domain="vram")  # 64 GiB of a 192 GiB MI300X
+        huge.write(b"\x01", offset=(64 << 30) - 1)
+        assert huge.read(count=1, offset=(64 << 30) - 1)[0] == 1
+        assert _resident_bytes() - before < (64 << 20)
+        huge.free()
