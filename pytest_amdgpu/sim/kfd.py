@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pytest_amdgpu.kfd import abi
 from pytest_amdgpu.kfd import mmap_offsets as mo
 from pytest_amdgpu.kfd.transport import PAGE_SIZE
+from pytest_amdgpu.sim.events import EventError, SimEvents, page_bytes_of
 from pytest_amdgpu.sim.memory import (
     Backing,
     GpuVm,
@@ -19,6 +20,13 @@ from pytest_amdgpu.sim.memory import (
     UserPtrBacking,
     copy_from_user,
     copy_to_user,
+)
+from pytest_amdgpu.sim.queues import (
+    QueueError,
+    SimQueue,
+    check_queue_properties,
+    create_queue,
+    doorbell_offset,
 )
 from pytest_amdgpu.topology import Node, Topology
 
@@ -99,6 +107,7 @@ class SimBo:
     drm_offset: int = 0
     mapped_gpu_ids: set[int] = field(default_factory=set)
     cpu_mappings: int = 0
+    queue_refs: int = 0  # queues using this BO as ring, pointers, EOP or CWSR area
 
     @property
     def handle(self) -> int:
@@ -119,6 +128,7 @@ class SimPdd:
     objects: dict[int, SimBo] = field(default_factory=dict)
     doorbells: Backing | None = None
     mmio: Backing | None = None
+    scratch_backing_va: int = 0
 
     @property
     def gpu_id(self) -> int:
@@ -149,6 +159,8 @@ class SimProcess:
     pdds: dict[int, SimPdd]
     runtime_state: int = RUNTIME_DISABLED
     r_debug: int = 0
+    events: SimEvents = field(default_factory=SimEvents)
+    queues: dict[int, SimQueue] = field(default_factory=dict)
 
 
 class SimKfd:
@@ -176,6 +188,10 @@ class SimKfd:
         self._drm_offsets: dict[int, SimBo] = {}
         self._next_drm_page = 0x10_0000  # DRM_FILE_PAGE_OFFSET_START-like base for BO mmap offsets
         self.on_cpu_store: list[Callable[[int, int], None]] = []
+        self.on_pump: list[Callable[[], None]] = []
+        self.on_queue_created: list[Callable[[SimQueue], None]] = []
+        self.on_queue_destroyed: list[Callable[[SimQueue], None]] = []
+        self.on_queue_updated: list[Callable[[SimQueue], None]] = []
         self._handlers: dict[int, Callable[[SimProcess, ctypes.Structure], None]] = {
             abi.AMDKFD_IOC_GET_VERSION: self._get_version,
             abi.AMDKFD_IOC_GET_CLOCK_COUNTERS: self._get_clock_counters,
@@ -187,6 +203,15 @@ class SimKfd:
             abi.AMDKFD_IOC_UNMAP_MEMORY_FROM_GPU: self._unmap_memory_from_gpu,
             abi.AMDKFD_IOC_AVAILABLE_MEMORY: self._available_memory,
             abi.AMDKFD_IOC_RUNTIME_ENABLE: self._runtime_enable,
+            abi.AMDKFD_IOC_CREATE_QUEUE: self._create_queue,
+            abi.AMDKFD_IOC_DESTROY_QUEUE: self._destroy_queue,
+            abi.AMDKFD_IOC_UPDATE_QUEUE: self._update_queue,
+            abi.AMDKFD_IOC_SET_SCRATCH_BACKING_VA: self._set_scratch_backing_va,
+            abi.AMDKFD_IOC_CREATE_EVENT: self._create_event,
+            abi.AMDKFD_IOC_DESTROY_EVENT: lambda process, args: process.events.destroy(args),
+            abi.AMDKFD_IOC_SET_EVENT: lambda process, args: process.events.set(args),
+            abi.AMDKFD_IOC_RESET_EVENT: lambda process, args: process.events.reset(args),
+            abi.AMDKFD_IOC_WAIT_EVENTS: lambda process, args: process.events.wait(args, self.pump),
         }
         self._handlers_by_nr = {
             abi._IOC_NR(request): (request, handler) for request, handler in self._handlers.items()
@@ -241,6 +266,8 @@ class SimKfd:
 
     def _destroy_process(self, process: SimProcess) -> None:
         """Process teardown: everything the process still holds is released, as the kernel does."""
+        for queue in list(process.queues.values()):
+            self._remove_queue(process, queue)
         for pdd in process.pdds.values():
             for bo in list(pdd.objects.values()):
                 for gpu_id in list(bo.mapped_gpu_ids):
@@ -249,6 +276,7 @@ class SimKfd:
             for backing in (pdd.doorbells, pdd.mmio):
                 if backing is not None:
                     backing.close()
+        process.events.close()
 
     # -- ioctl dispatch (kfd_ioctl) ----------------------------------------------------------------
 
@@ -287,6 +315,8 @@ class SimKfd:
             handler(self.process, args)
         except KernelError as exc:
             failure = exc
+        except (EventError, QueueError) as exc:
+            failure = KernelError(exc.errno, exc.rule)
         if direction & abi._IOC_READ:
             try:
                 copy_to_user(arg_addr, bytes(buffer[:user_size]))
@@ -383,6 +413,10 @@ class SimKfd:
         if args.mode_mask & abi.KFD_RUNTIME_ENABLE_MODE_ENABLE_MASK:
             if process.runtime_state != RUNTIME_DISABLED:
                 raise KernelError(errno.EBUSY, "the runtime is already enabled for this process")
+            if process.queues:
+                raise KernelError(
+                    errno.EEXIST, f"the process already has {len(process.queues)} user queue(s)"
+                )
             process.runtime_state = RUNTIME_ENABLED
             process.r_debug = args.r_debug
         else:
@@ -573,6 +607,10 @@ class SimKfd:
         return pdd, bo
 
     def _free_memory_of_gpu(self, process: SimProcess, args: ctypes.Structure) -> None:
+        if process.events.signal_handle and args.handle == process.events.signal_handle:
+            raise KernelError(
+                errno.EPERM, f"handle {args.handle:#x} is the event page, freed only at process exit"
+            )
         pdd, bo = self._lookup_bo(process, args.handle, errno.EINVAL)
         if bo.mapped_gpu_ids:
             raise KernelError(
@@ -662,8 +700,97 @@ class SimKfd:
                 )
             if peer.gpu_id not in bo.mapped_gpu_ids:
                 raise KernelError(errno.EINVAL, f"BO at va {bo.va:#x} is not mapped on gpu_id {peer.gpu_id}")
+            if bo.queue_refs and peer.gpu_id == bo.gpu_id:
+                raise KernelError(
+                    errno.EBUSY, f"BO at va {bo.va:#x} is in use by {bo.queue_refs} live queue(s)"
+                )
             self._vm_unmap(peer, bo)
             args.n_success = index + 1
+
+    # -- queues ------------------------------------------------------------------------------------
+
+    def _create_queue(self, process: SimProcess, args: ctypes.Structure) -> None:
+        check_queue_properties(args, update=False)
+        pdd = self._pdd(process, args.gpu_id)
+        if pdd is None:
+            raise KernelError(errno.EINVAL, f"gpu_id {args.gpu_id} is not a GPU of this process")
+        if pdd.drm_file is None:
+            raise KernelError(errno.ESRCH, f"gpu_id {args.gpu_id}: ACQUIRE_VM was not called for this device")
+        queue_id = next(qid for qid in range(1024 + 1) if qid not in process.queues)
+        if queue_id == 1024:
+            raise KernelError(errno.ENOMEM, "the process has 1024 queues already")
+        queue = create_queue(process, pdd, args, queue_id)
+        process.queues[queue_id] = queue
+        args.queue_id = queue_id
+        args.doorbell_offset = doorbell_offset(pdd.gpu_id, queue.doorbell_index, pdd.device.doorbell_size)
+        for listener in self.on_queue_created:
+            listener(queue)
+
+    def _remove_queue(self, process: SimProcess, queue: SimQueue) -> None:
+        for bo in queue.buffers:
+            bo.queue_refs -= 1
+        del process.queues[queue.queue_id]
+        for listener in self.on_queue_destroyed:
+            listener(queue)
+
+    def _destroy_queue(self, process: SimProcess, args: ctypes.Structure) -> None:
+        queue = process.queues.get(args.queue_id)
+        if queue is None:
+            raise KernelError(errno.EINVAL, f"queue_id {args.queue_id} does not exist")
+        self._remove_queue(process, queue)
+
+    def _update_queue(self, process: SimProcess, args: ctypes.Structure) -> None:
+        check_queue_properties(args, update=True)
+        queue = process.queues.get(args.queue_id)
+        if queue is None:
+            raise KernelError(errno.EFAULT, f"queue_id {args.queue_id} does not exist")
+        if args.ring_base_address and args.ring_size:
+            pdd = process.pdds[queue.gpu_id]
+            mapping = pdd.vm.lookup(args.ring_base_address)
+            if mapping is None or mapping.va != args.ring_base_address or mapping.size != args.ring_size:
+                raise KernelError(
+                    errno.EFAULT,
+                    f"the new ring at {args.ring_base_address:#x} is not a mapping of "
+                    f"exactly {args.ring_size} bytes",
+                )
+        queue.ring_va = args.ring_base_address
+        queue.ring_size = args.ring_size
+        queue.percentage = args.queue_percentage & 0xFF
+        queue.priority = args.queue_priority
+        for listener in self.on_queue_updated:
+            listener(queue)
+
+    def _set_scratch_backing_va(self, process: SimProcess, args: ctypes.Structure) -> None:
+        pdd = self._pdd(process, args.gpu_id)
+        if pdd is None:
+            raise KernelError(errno.EINVAL, f"gpu_id {args.gpu_id} is not a GPU of this process")
+        self._bind(pdd).scratch_backing_va = args.va_addr
+
+    # -- events ------------------------------------------------------------------------------------
+
+    def _create_event(self, process: SimProcess, args: ctypes.Structure) -> None:
+        """CREATE_EVENT; a non-zero event_page_offset first makes that BO (a handle) the signal page."""
+        if args.event_page_offset:
+            handle = args.event_page_offset
+            if process.events.slots is not None:
+                raise KernelError(errno.EINVAL, "the process already has a signal page")
+            pdd = self._pdd(process, mo.handle_gpu_id(handle))
+            if pdd is None:
+                raise KernelError(errno.EINVAL, f"event page handle {handle:#x} names no GPU of this process")
+            self._bind(pdd)
+            bo = pdd.objects.get(mo.handle_idr(handle))
+            if bo is None:
+                raise KernelError(errno.EINVAL, f"event page handle {handle:#x} is not an allocation")
+            page = page_bytes_of(bo.backing)
+            if page is None:
+                raise KernelError(errno.EINVAL, "a userptr allocation cannot be the event page")
+            process.events.set_event_page(handle, page)
+        process.events.create(args)
+
+    def pump(self) -> None:
+        """Let the simulated engines run until nothing more can happen (no engines yet on this path)."""
+        for listener in self.on_pump:
+            listener()
 
     # -- mmap --------------------------------------------------------------------------------------
 
@@ -704,6 +831,11 @@ class SimKfd:
             if length != PAGE_SIZE:
                 raise KernelError(errno.EINVAL, f"an MMIO mmap must be one page, not {length} bytes")
             return self._mmio(pdd), None
+        if kind == mo.KFD_MMAP_TYPE_EVENTS:
+            try:
+                return process.events.mmap_kernel_page(length), None
+            except EventError as exc:
+                raise KernelError(exc.errno, exc.rule) from None
         raise KernelError(errno.EINVAL, f"KFD mmap offset {offset:#x} names nothing the simulator maps yet")
 
 

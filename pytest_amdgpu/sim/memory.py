@@ -159,3 +159,81 @@ class GpuVm:
 
     def __len__(self) -> int:
         return len(self._mappings)
+
+
+class GpuFaultError(Exception):
+    """A GPU access its VM does not allow; the device raises a memory-exception event with `va`."""
+
+    def __init__(self, gpu_id: int, va: int, write: bool, reason: str) -> None:
+        access = "write" if write else "read"
+        super().__init__(f"GPU memory fault on gpu_id {gpu_id}: {access} at {va:#x} ({reason})")
+        self.gpu_id = gpu_id
+        self.va = va
+        self.write = write
+        self.reason = reason
+
+
+class GpuMemory:
+    """Memory as one simulated GPU sees it: only through its VM, with permissions, faulting elsewhere."""
+
+    def __init__(self, vm: GpuVm) -> None:
+        self.vm = vm
+
+    def _mapping(self, va: int, size: int, write: bool) -> tuple[VmMapping, int]:
+        mapping = self.vm.lookup(va, max(size, 1))
+        if mapping is None or mapping.bo is None:
+            first = self.vm.lookup(va, 1)
+            reason = (
+                "not mapped" if first is None or first.bo is None else "access runs past the end of a mapping"
+            )
+            raise GpuFaultError(self.vm.gpu_id, va if first is None else first.end, write, reason)
+        if write and not mapping.writable:
+            raise GpuFaultError(self.vm.gpu_id, va, write, "mapping is read-only")
+        return mapping, va - mapping.va
+
+    def view(self, va: int, size: int, write: bool = False) -> np.ndarray:
+        """A zero-copy uint8 view of [va, va+size), which must lie inside one mapping."""
+        mapping, offset = self._mapping(va, size, write)
+        return mapping.bo.backing.bytes[offset : offset + size]  # type: ignore[attr-defined]
+
+    def _pieces(self, va: int, size: int, write: bool) -> list[tuple[np.ndarray, int]]:
+        """The access split at mapping boundaries: (view, offset into the caller's data) pairs."""
+        pieces = []
+        done = 0
+        while done < size:
+            first = self.vm.lookup(va + done, 1)
+            if first is None or first.bo is None:
+                raise GpuFaultError(self.vm.gpu_id, va + done, write, "not mapped")
+            length = min(size - done, first.end - (va + done))
+            pieces.append((self.view(va + done, length, write), done))
+            done += length
+        return pieces
+
+    def read(self, va: int, size: int) -> np.ndarray:
+        """A copy of [va, va+size) as uint8, crossing mapping boundaries where the VM is contiguous."""
+        out = np.empty(size, dtype=np.uint8)
+        for piece, offset in self._pieces(va, size, write=False):
+            out[offset : offset + piece.size] = piece
+        return out
+
+    def write(self, va: int, data: np.ndarray | bytes) -> None:
+        source = (
+            np.frombuffer(data, dtype=np.uint8)
+            if isinstance(data, (bytes, bytearray))
+            else data.view(np.uint8)
+        )
+        pieces = self._pieces(va, source.size, write=True)  # check every piece before writing any
+        for piece, offset in pieces:
+            piece[:] = source[offset : offset + piece.size]
+
+    def read_u32(self, va: int) -> int:
+        return int(self.view(va, 4).view(np.uint32)[0])
+
+    def read_u64(self, va: int) -> int:
+        return int(self.view(va, 8).view(np.uint64)[0])
+
+    def write_u32(self, va: int, value: int) -> None:
+        self.view(va, 4, write=True).view(np.uint32)[0] = value & 0xFFFF_FFFF
+
+    def write_u64(self, va: int, value: int) -> None:
+        self.view(va, 8, write=True).view(np.uint64)[0] = value & 0xFFFF_FFFF_FFFF_FFFF
