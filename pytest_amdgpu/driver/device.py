@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from pytest_amdgpu import families
 from pytest_amdgpu.driver.buffer import DOMAINS, Buffer, domain_flags
+from pytest_amdgpu.driver.events import MemoryFault
 from pytest_amdgpu.driver.process import Apertures, KfdProcess
 from pytest_amdgpu.errors import AmdgpuError, ConfigurationError, DeviceError, LeakError, ResourceClosedError
 from pytest_amdgpu.kfd import abi
@@ -65,6 +66,8 @@ class Device:
         self.render_fd = process.acquire_vm(node)
         self._buffers: dict[int, Buffer] = {}
         self.closed = False
+        # Armed for the device's life: the kernel reports GPU page faults through memory events.
+        self.memory_event = process.events.create("memory", device=self)
 
     # -- identity ----------------------------------------------------------------------------
 
@@ -212,6 +215,30 @@ class Device:
         self._map_new_buffer(buffer)
         return buffer
 
+    def alloc_process_buffer(self, size: int, domain: str) -> Buffer:
+        """A buffer that belongs to the KFD process, not to this device's lifetime (e.g. the event page)."""
+        buffer = self.alloc(size, domain)
+        del self._buffers[id(buffer)]
+        return buffer
+
+    def map_handle(self, handle: int, devices: list[Device]) -> None:
+        """MAP_MEMORY_TO_GPU of an allocation on further devices of this process."""
+        id_array = self._device_id_array(devices)
+        args = abi.kfd_ioctl_map_memory_to_gpu_args(
+            handle=handle,
+            device_ids_array_ptr=ctypes.addressof(id_array),
+            n_devices=len(devices),
+            n_success=0,
+        )
+        self.process.ioctl(abi.AMDKFD_IOC_MAP_MEMORY_TO_GPU, args)
+
+    def memory_faults(self) -> list[MemoryFault]:
+        """GPU memory faults the kernel reported since the last call (does not block)."""
+        if self.memory_event.wait(0):
+            fault = self.memory_event.last_memory_fault
+            return [fault] if fault is not None else []
+        return []
+
     def _map_new_buffer(self, buffer: Buffer) -> None:
         try:
             self._map_to_gpus(buffer, [self])
@@ -356,6 +383,10 @@ class Device:
             return
         leaked = self.live_buffers
         errors: list[AmdgpuError] = []
+        try:
+            self.memory_event.destroy()
+        except AmdgpuError as exc:
+            errors.append(exc)
         for buffer in leaked:
             try:
                 self._release(buffer)

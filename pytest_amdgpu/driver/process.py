@@ -9,6 +9,7 @@ import errno
 import os
 from dataclasses import dataclass
 
+from pytest_amdgpu.driver.events import EventManager
 from pytest_amdgpu.errors import AmdgpuError, DeviceError, KfdIoctlError
 from pytest_amdgpu.kfd import abi
 from pytest_amdgpu.kfd.transport import Transport
@@ -70,6 +71,7 @@ class KfdProcess:
         self.topology: Topology = parse_topology(transport.sysfs_topology)
         self.render_fds: dict[int, int] = {}
         self.runtime_enabled = False
+        self.events = EventManager(self)
         self.closed = True
         self.kfd_fd = -1
         self._open()

@@ -9,12 +9,16 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from pytest_amdgpu.kfd import abi
 from pytest_amdgpu.kfd import mmap_offsets as mo
 from pytest_amdgpu.kfd.transport import PAGE_SIZE
+from pytest_amdgpu.sim.engines import EngineHooks, Executor, GpuEngines
 from pytest_amdgpu.sim.events import EventError, SimEvents, page_bytes_of
 from pytest_amdgpu.sim.memory import (
     Backing,
+    GpuMemory,
     GpuVm,
     UserFaultError,
     UserPtrBacking,
@@ -187,11 +191,10 @@ class SimKfd:
         self.process: SimProcess | None = None
         self._drm_offsets: dict[int, SimBo] = {}
         self._next_drm_page = 0x10_0000  # DRM_FILE_PAGE_OFFSET_START-like base for BO mmap offsets
-        self.on_cpu_store: list[Callable[[int, int], None]] = []
-        self.on_pump: list[Callable[[], None]] = []
-        self.on_queue_created: list[Callable[[SimQueue], None]] = []
-        self.on_queue_destroyed: list[Callable[[SimQueue], None]] = []
-        self.on_queue_updated: list[Callable[[SimQueue], None]] = []
+        self.engines: dict[int, GpuEngines] = {}
+        self.executor_factory: Callable[[SimDevice], dict[str, Executor]] = lambda device: {}
+        self.queue_errors: list[tuple[SimQueue, str]] = []
+        self.gpu_faults: list[tuple[int, int, bool]] = []
         self._handlers: dict[int, Callable[[SimProcess, ctypes.Structure], None]] = {
             abi.AMDKFD_IOC_GET_VERSION: self._get_version,
             abi.AMDKFD_IOC_GET_CLOCK_COUNTERS: self._get_clock_counters,
@@ -349,8 +352,7 @@ class SimKfd:
     def _get_clock_counters(self, process: SimProcess, args: ctypes.Structure) -> None:
         pdd = self._pdd(process, args.gpu_id)
         if pdd is not None:
-            pdd.device.gpu_clock += 1  # deterministic: the simulated clock only moves forward
-            args.gpu_clock_counter = pdd.device.gpu_clock
+            args.gpu_clock_counter = self._engines(pdd).advance_clock(1)  # deterministic, only forward
         else:
             args.gpu_clock_counter = 0
         args.cpu_clock_counter = time.clock_gettime_ns(time.CLOCK_MONOTONIC_RAW)
@@ -723,15 +725,15 @@ class SimKfd:
         process.queues[queue_id] = queue
         args.queue_id = queue_id
         args.doorbell_offset = doorbell_offset(pdd.gpu_id, queue.doorbell_index, pdd.device.doorbell_size)
-        for listener in self.on_queue_created:
-            listener(queue)
+        self._engines(pdd).add(queue)
 
     def _remove_queue(self, process: SimProcess, queue: SimQueue) -> None:
         for bo in queue.buffers:
             bo.queue_refs -= 1
         del process.queues[queue.queue_id]
-        for listener in self.on_queue_destroyed:
-            listener(queue)
+        engines = self.engines.get(queue.gpu_id)
+        if engines is not None:
+            engines.remove(queue)
 
     def _destroy_queue(self, process: SimProcess, args: ctypes.Structure) -> None:
         queue = process.queues.get(args.queue_id)
@@ -757,8 +759,7 @@ class SimKfd:
         queue.ring_size = args.ring_size
         queue.percentage = args.queue_percentage & 0xFF
         queue.priority = args.queue_priority
-        for listener in self.on_queue_updated:
-            listener(queue)
+        self.pump()  # a resumed queue runs what it was given meanwhile
 
     def _set_scratch_backing_va(self, process: SimProcess, args: ctypes.Structure) -> None:
         pdd = self._pdd(process, args.gpu_id)
@@ -787,14 +788,60 @@ class SimKfd:
             process.events.set_event_page(handle, page)
         process.events.create(args)
 
+    # -- engines -----------------------------------------------------------------------------------
+
+    def _engines(self, pdd: SimPdd) -> GpuEngines:
+        engines = self.engines.get(pdd.gpu_id)
+        if engines is None:
+            hooks = EngineHooks(
+                interrupt=self._interrupt, memory_fault=self._memory_fault, queue_error=self._queue_error
+            )
+            engines = GpuEngines(pdd.gpu_id, GpuMemory(pdd.vm), self.executor_factory(pdd.device), hooks)
+            self.engines[pdd.gpu_id] = engines
+        return engines
+
+    def _interrupt(self, context_id: int, valid_bits: int) -> None:
+        if self.process is not None:
+            self.process.events.interrupt(context_id, valid_bits)
+
+    def _memory_fault(self, gpu_id: int, va: int, not_present: bool, write: bool) -> None:
+        self.gpu_faults.append((gpu_id, va, write))
+        if self.process is not None:
+            self.process.events.memory_fault(gpu_id, va, not_present=not_present, read_only=not not_present)
+
+    def _queue_error(self, queue: SimQueue, report: str) -> None:
+        self.queue_errors.append((queue, report))
+
     def pump(self) -> None:
-        """Let the simulated engines run until nothing more can happen (no engines yet on this path)."""
-        for listener in self.on_pump:
-            listener()
+        """Let every simulated engine run until none can make progress (deterministic order)."""
+        while any([engines.run() for _, engines in sorted(self.engines.items())]):
+            pass
+
+    def doorbell_store(self, gpu_id: int, offset: int, backing: Backing) -> None:
+        """A CPU store into the doorbell slice: the queue owning that doorbell gets a new write pointer."""
+        device = self.devices[gpu_id]
+        index = offset // device.doorbell_size
+        engines = self.engines.get(gpu_id)
+        if engines is None or self.process is None:
+            return
+        for queue in self.process.queues.values():
+            if queue.gpu_id == gpu_id and queue.doorbell_index == index:
+                start = index * device.doorbell_size
+                raw = backing.bytes[start : start + device.doorbell_size]
+                value_type = np.uint64 if device.doorbell_size == 8 else np.uint32
+                engines.doorbell(queue.queue_id, int(raw.view(value_type)[0]))
+                self.pump()
+                return
+
+    def stall_report(self) -> list[str]:
+        """Queues that hold work they cannot run, with what each waits for; empty if nothing is stuck."""
+        return [line for _, engines in sorted(self.engines.items()) for line in engines.stall_report()]
 
     # -- mmap --------------------------------------------------------------------------------------
 
-    def mmap_target(self, fd: int, offset: int, length: int) -> tuple[Backing | UserPtrBacking, SimBo | None]:
+    def mmap_target(
+        self, fd: int, offset: int, length: int
+    ) -> tuple[Backing | UserPtrBacking, SimBo | None, Callable[[int, int], None]]:
         """What an mmap of (fd, offset, length) maps: checks as kfd_mmap and the DRM GEM mmap do."""
         sim_file = self.files.get(fd)
         if sim_file is None:
@@ -810,7 +857,7 @@ class SimKfd:
                 raise KernelError(
                     errno.EACCES, f"the BO at offset {offset:#x} was not made through this render file"
                 )
-            return bo.backing, bo
+            return bo.backing, bo, self._cpu_store
         assert process is not None  # a kfd file implies a process
         gpu_id = mo.kfd_mmap_get_gpu_id(offset)
         known_device = gpu_id in self.devices
@@ -824,19 +871,29 @@ class SimKfd:
                 raise KernelError(errno.EINVAL, f"a doorbell mmap must be {slice_bytes} bytes, not {length}")
             if pdd is None:
                 raise KernelError(errno.EINVAL, f"gpu_id {gpu_id} is not a GPU of this process")
-            return self._doorbells(pdd), None
+            doorbells = self._doorbells(pdd)
+            return (
+                doorbells,
+                None,
+                lambda store_offset, size: self.doorbell_store(gpu_id, store_offset, doorbells),
+            )
         if kind == mo.KFD_MMAP_TYPE_MMIO:
             if not known_device or pdd is None:
                 raise KernelError(errno.ENODEV, f"MMIO mmap names unknown gpu_id {gpu_id}")
             if length != PAGE_SIZE:
                 raise KernelError(errno.EINVAL, f"an MMIO mmap must be one page, not {length} bytes")
-            return self._mmio(pdd), None
+            return self._mmio(pdd), None, self._cpu_store
         if kind == mo.KFD_MMAP_TYPE_EVENTS:
             try:
-                return process.events.mmap_kernel_page(length), None
+                return process.events.mmap_kernel_page(length), None, self._cpu_store
             except EventError as exc:
                 raise KernelError(exc.errno, exc.rule) from None
         raise KernelError(errno.EINVAL, f"KFD mmap offset {offset:#x} names nothing the simulator maps yet")
+
+    def _cpu_store(self, offset: int, size: int) -> None:
+        """The CPU wrote GPU-visible memory: a queue waiting on it may run now."""
+        if self.engines:
+            self.pump()
 
 
 def _fd_is_open(fd: int) -> bool:

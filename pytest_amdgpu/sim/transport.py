@@ -7,6 +7,7 @@ import errno
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from pytest_amdgpu import families
@@ -21,14 +22,15 @@ from pytest_amdgpu.topology import Node, parse_topology
 class SimMappedRegion(MappedRegion):
     """A CPU mapping of simulated GPU memory: stores also tell the simulated GPUs that memory changed."""
 
-    def __init__(self, addr: int, length: int, kernel: SimKfd, bo: SimBo | None) -> None:
+    def __init__(
+        self, addr: int, length: int, bo: SimBo | None, on_store: Callable[[int, int], None]
+    ) -> None:
         super().__init__(addr, length)
-        self._kernel = kernel
         self.bo = bo
+        self._on_store = on_store
 
     def _after_store(self, offset: int, size: int) -> None:
-        for listener in self._kernel.on_cpu_store:
-            listener(self.addr + offset, size)
+        self._on_store(offset, size)
 
 
 def _doorbell_size(node: Node) -> int:
@@ -85,7 +87,7 @@ class SimTransport(Transport):
         self._check_open()
         if fd == -1:
             return MappedRegion(libc_mmap(addr, length, prot, flags, -1, offset), length)
-        backing, bo = self._call(
+        backing, bo, on_store = self._call(
             f"mmap(fd {fd}, offset {offset:#x})", self.kernel.mmap_target, fd, offset, length
         )
         if backing.fd < 0:
@@ -93,7 +95,7 @@ class SimTransport(Transport):
                 errno.EINVAL, f"mmap(fd {fd}, offset {offset:#x}): a userptr BO has no pages to map"
             )
         mapped_addr = libc_mmap(addr, length, prot, flags | (MAP_FIXED if addr else 0), backing.fd, 0)
-        region = SimMappedRegion(mapped_addr, length, self.kernel, bo)
+        region = SimMappedRegion(mapped_addr, length, bo, on_store)
         if bo is not None:
             bo.cpu_mappings += 1
         self._regions[mapped_addr] = region
@@ -108,6 +110,13 @@ class SimTransport(Transport):
             self._regions.pop(region.addr, None)
             if region.bo is not None:
                 region.bo.cpu_mappings -= 1
+
+    def stall_report(self) -> list[str]:
+        """Run the engines, then list the queues that still hold work they cannot run, and why."""
+        if self.closed:
+            return []
+        self.kernel.pump()
+        return self.kernel.stall_report()
 
     def _check_open(self) -> None:
         if self.closed:

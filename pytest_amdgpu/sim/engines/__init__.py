@@ -1,0 +1,188 @@
+"""The simulated GPU engines: queues read from ring memory after a doorbell, scheduled deterministically."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol
+
+import numpy as np
+
+from pytest_amdgpu.sim.memory import GpuFaultError, GpuMemory
+
+if TYPE_CHECKING:
+    from pytest_amdgpu.sim.queues import SimQueue
+
+# The GPU clock KFD reports (GET_CLOCK_COUNTERS, timestamps) runs at the 100 MHz reference clock.
+GPU_CLOCK_HZ = 100_000_000
+MAX_STEPS_PER_PUMP = 1_000_000
+
+
+class StepResult:
+    """What one engine step did to a queue."""
+
+    EXECUTED = "executed"
+    BLOCKED = "blocked"
+    IDLE = "idle"
+
+
+class EngineError(Exception):
+    """A packet the engine cannot execute: the queue stops with this report (the hardware's bad opcode)."""
+
+
+@dataclass
+class QueueRuntime:
+    """A queue as its engine runs it: ring memory through the GPU's VM, pointers in the queue's units."""
+
+    queue: SimQueue
+    memory: GpuMemory
+    unit_bytes: int  # 4: PM4 pointers count dwords; 1: SDMA pointers count bytes
+    write_units: int = 0  # the last write pointer the doorbell carried
+    executed_packets: int = 0
+    blocked_reason: str = ""
+    history: list[int] = field(default_factory=list)  # ring offsets (bytes) of recent packets, for dumps
+
+    @property
+    def ring_bytes(self) -> int:
+        return self.queue.ring_size
+
+    @property
+    def read_bytes(self) -> int:
+        return self.queue.read_units * self.unit_bytes
+
+    @property
+    def pending_bytes(self) -> int:
+        return max(self.write_units * self.unit_bytes - self.read_bytes, 0)
+
+    def ring_dwords(self, start_bytes: int, count: int) -> np.ndarray:
+        """`count` dwords of the ring from monotonic byte position `start_bytes`, wrapping at the end."""
+        offset = start_bytes % self.ring_bytes
+        first = min(count * 4, self.ring_bytes - offset)
+        head = self.memory.read(self.queue.ring_va + offset, first)
+        if first < count * 4:
+            tail = self.memory.read(self.queue.ring_va, count * 4 - first)
+            head = np.concatenate([head, tail])
+        return head.view(np.uint32)
+
+    def advance(self, size_bytes: int) -> None:
+        """Consume a packet: move the read pointer and report it where user space reads it."""
+        self.history = [*self.history[-15:], self.read_bytes % self.ring_bytes]
+        self.queue.read_units += size_bytes // self.unit_bytes
+        self.executed_packets += 1
+        self.memory.write_u64(self.queue.rptr_va, self.queue.read_units)
+
+
+class Executor(Protocol):
+    """Runs the packet at a queue's read pointer."""
+
+    def step(self, runtime: QueueRuntime) -> str: ...
+
+    def describe(self, runtime: QueueRuntime) -> str: ...
+
+
+@dataclass
+class EngineHooks:
+    """What the engines tell the simulated kernel: interrupts, faults, stopped queues."""
+
+    interrupt: Callable[[int, int], None]
+    memory_fault: Callable[[int, int, bool, bool], None]
+    queue_error: Callable[[SimQueue, str], None]
+
+
+class GpuEngines:
+    """The command processor and SDMA engines of one simulated GPU, with its clock."""
+
+    def __init__(
+        self, gpu_id: int, memory: GpuMemory, executors: dict[str, Executor], hooks: EngineHooks
+    ) -> None:
+        self.gpu_id = gpu_id
+        self.memory = memory
+        self.executors = executors
+        self.hooks = hooks
+        self.queues: dict[int, QueueRuntime] = {}
+        self.clock_ticks = 0
+
+    def add(self, queue: SimQueue) -> None:
+        unit = 1 if queue.is_sdma else 4
+        self.queues[queue.queue_id] = QueueRuntime(queue=queue, memory=self.memory, unit_bytes=unit)
+
+    def remove(self, queue: SimQueue) -> None:
+        self.queues.pop(queue.queue_id, None)
+
+    def doorbell(self, queue_id: int, value: int) -> None:
+        runtime = self.queues.get(queue_id)
+        if runtime is not None:
+            runtime.write_units = value
+
+    def advance_clock(self, ticks: int) -> int:
+        self.clock_ticks += max(ticks, 1)
+        return self.clock_ticks
+
+    def run(self) -> bool:
+        """Step every runnable queue round-robin until none makes progress; True if anything ran."""
+        progressed_at_all = False
+        for _ in range(MAX_STEPS_PER_PUMP):
+            progressed = False
+            for queue_id in sorted(self.queues):
+                runtime = self.queues[queue_id]
+                if self._step(runtime) == StepResult.EXECUTED:
+                    progressed = True
+            if not progressed:
+                return progressed_at_all
+            progressed_at_all = True
+        for runtime in self.queues.values():
+            if runtime.pending_bytes and runtime.queue.state != "error":
+                self._fail(
+                    runtime, f"the engine ran {MAX_STEPS_PER_PUMP} steps without going idle (runaway queue)"
+                )
+        return progressed_at_all
+
+    def _step(self, runtime: QueueRuntime) -> str:
+        queue = runtime.queue
+        if queue.state == "error" or not queue.active or runtime.pending_bytes == 0:
+            if runtime.pending_bytes == 0 and queue.state == "blocked":
+                queue.state, queue.blocked_on = "idle", ""
+            return StepResult.IDLE
+        executor = self.executors.get(queue.kind)
+        if executor is None:
+            self._fail(runtime, f"{queue.kind} queues are not simulated")
+            return StepResult.IDLE
+        try:
+            result = executor.step(runtime)
+        except GpuFaultError as fault:
+            self.hooks.memory_fault(
+                self.gpu_id, fault.va, fault.reason != "mapping is read-only", fault.write
+            )
+            self._fail(runtime, f"{fault} while executing {executor.describe(runtime)}")
+            return StepResult.IDLE
+        except EngineError as error:
+            self._fail(runtime, str(error))
+            return StepResult.IDLE
+        if result == StepResult.BLOCKED:
+            queue.state, queue.blocked_on = "blocked", runtime.blocked_reason
+        elif result == StepResult.EXECUTED:
+            queue.state, queue.blocked_on = ("idle" if runtime.pending_bytes == 0 else "busy"), ""
+        return result
+
+    def _fail(self, runtime: QueueRuntime, report: str) -> None:
+        runtime.queue.state = "error"
+        runtime.queue.error_report = report
+        self.hooks.queue_error(runtime.queue, report)
+
+    def stall_report(self) -> list[str]:
+        """Each queue that has work but cannot run, and why."""
+        lines = []
+        for queue_id in sorted(self.queues):
+            runtime = self.queues[queue_id]
+            queue = runtime.queue
+            if queue.state == "blocked":
+                lines.append(f"gpu_id {self.gpu_id} {queue.kind} queue {queue_id}: {queue.blocked_on}")
+            elif queue.state == "error":
+                lines.append(
+                    f"gpu_id {self.gpu_id} {queue.kind} queue {queue_id} stopped: {queue.error_report}"
+                )
+            elif runtime.pending_bytes and not queue.active:
+                lines.append(
+                    f"gpu_id {self.gpu_id} {queue.kind} queue {queue_id} is paused with work pending"
+                )
+        return lines
