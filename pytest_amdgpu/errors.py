@@ -58,6 +58,14 @@ class DeviceError(AmdgpuError):
     """Opening or using a GPU device failed (no usable /dev/kfd, version mismatch, device closed)."""
 
 
+class BackendUnavailableError(DeviceError):
+    """A backend that exists but cannot run on this machine (no GPU, driver not loaded, no permission)."""
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
 class BufferAccessError(AmdgpuError):
     """Base of Buffer misuse errors (out of bounds, wrong dtype or shape)."""
 
@@ -72,3 +80,15 @@ class ResourceClosedError(AmdgpuError):
 
 class LeakError(AmdgpuError):
     """Resources were still alive when their owner closed."""
+
+
+class GpuTimeoutError(AmdgpuError, TimeoutError):
+    """A wait for GPU work did not complete in time; the message carries what was reached and a dump."""
+
+
+class QueueTimeoutError(GpuTimeoutError):
+    """A queue did not make room in its ring, or did not finish its work, in time."""
+
+
+class GpuFaultError(AmdgpuError):
+    """The GPU reported a memory fault (or stopped a queue) while running work the caller waits for."""

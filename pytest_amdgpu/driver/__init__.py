@@ -72,13 +72,21 @@ class DeviceSet(Sequence[Device]):
 
 
 def open_devices(
-    backend: str = "auto", machine: str | None = None, *, transport: Transport | None = None
+    backend: str = "auto",
+    machine: str | None = None,
+    *,
+    transport: Transport | None = None,
+    description: str | None = None,
+    owns_transport: bool = False,
 ) -> DeviceSet:
-    """Open every GPU of the topology through `backend` ("kfd", "sim" or "auto") or an explicit transport."""
+    """Open every GPU of the topology through `backend` ("kfd", "sim" or "auto") or an explicit transport.
+
+    With an explicit `transport`, `owns_transport` says whether closing the set also ends the transport.
+    """
     if transport is None:
         transport, description, owns_transport = make_transport(backend, machine)
-    else:
-        description, owns_transport = f"explicit transport {transport.name}", False
+    elif description is None:
+        description = f"explicit transport {transport.name}"
     try:
         process = KfdProcess.shared(transport)
     except BaseException:
