@@ -10,6 +10,8 @@ from pytest_amdgpu import families
 from pytest_amdgpu.driver.buffer import DOMAINS, Buffer, domain_flags
 from pytest_amdgpu.driver.events import MemoryFault
 from pytest_amdgpu.driver.process import Apertures, KfdProcess
+from pytest_amdgpu.driver.queues import ComputeQueue, Queue, SdmaQueue
+from pytest_amdgpu.driver.semaphore import TimelineSemaphore
 from pytest_amdgpu.errors import AmdgpuError, ConfigurationError, DeviceError, LeakError, ResourceClosedError
 from pytest_amdgpu.kfd import abi
 from pytest_amdgpu.kfd.mmap_offsets import doorbell_mmap_offset
@@ -65,9 +67,12 @@ class Device:
         self.apertures: Apertures = process.apertures[node.gpu_id]
         self.render_fd = process.acquire_vm(node)
         self._buffers: dict[int, Buffer] = {}
+        self._queues: dict[int, Queue] = {}
+        self._doorbells: Buffer | None = None
         self.closed = False
         # Armed for the device's life: the kernel reports GPU page faults through memory events.
         self.memory_event = process.events.create("memory", device=self)
+        self.fault_log: list[MemoryFault] = []
 
     # -- identity ----------------------------------------------------------------------------
 
@@ -233,10 +238,12 @@ class Device:
         self.process.ioctl(abi.AMDKFD_IOC_MAP_MEMORY_TO_GPU, args)
 
     def memory_faults(self) -> list[MemoryFault]:
-        """GPU memory faults the kernel reported since the last call (does not block)."""
+        """GPU memory faults reported since the last call (does not block); all are kept in fault_log."""
         if self.memory_event.wait(0):
             fault = self.memory_event.last_memory_fault
-            return [fault] if fault is not None else []
+            if fault is not None:
+                self.fault_log.append(fault)
+                return [fault]
         return []
 
     def _map_new_buffer(self, buffer: Buffer) -> None:
@@ -250,7 +257,7 @@ class Device:
     def alloc_doorbells(self) -> Buffer:
         """This process's doorbell slice on this GPU, CPU-mapped (one doorbell per queue)."""
         self._check_open()
-        slice_bytes = round_up(self.target.doorbell_size_bytes * KFD_MAX_NUM_OF_QUEUES_PER_PROCESS, PAGE_SIZE)
+        slice_bytes = self.doorbell_slice_bytes
         flags = (
             abi.KFD_IOC_ALLOC_MEM_FLAGS_DOORBELL
             | abi.KFD_IOC_ALLOC_MEM_FLAGS_WRITABLE
@@ -258,6 +265,45 @@ class Device:
             | abi.KFD_IOC_ALLOC_MEM_FLAGS_COHERENT
         )
         return self._alloc_bo("doorbell", slice_bytes, slice_bytes, flags, doorbell_mmap_offset(self.gpu_id))
+
+    @property
+    def doorbell_slice_bytes(self) -> int:
+        """kfd_doorbell_process_slice(): one doorbell per possible queue, page aligned."""
+        return round_up(self.target.doorbell_size_bytes * KFD_MAX_NUM_OF_QUEUES_PER_PROCESS, PAGE_SIZE)
+
+    def doorbells(self) -> Buffer:
+        """This process's doorbell slice on this GPU, mapped once and shared by its queues."""
+        self._check_open()
+        if self._doorbells is None:
+            self._doorbells = self.alloc_doorbells()
+            del self._buffers[id(self._doorbells)]  # infrastructure, not a user allocation
+        return self._doorbells
+
+    # -- queues and semaphores -----------------------------------------------------------------------
+
+    def compute_queue(self, **options: object) -> ComputeQueue:
+        """A PM4 compute queue (ring_bytes=, priority=, percentage=)."""
+        self._check_open()
+        return ComputeQueue(self, **options)
+
+    def sdma_queue(self, *, xgmi: bool = False, **options: object) -> SdmaQueue:
+        """An SDMA queue; xgmi=True asks for one of the XGMI engines, sdma_engine=N for engine N."""
+        self._check_open()
+        return SdmaQueue(self, xgmi=xgmi, **options)
+
+    def timeline_semaphore(self, initial: int = 0) -> TimelineSemaphore:
+        self._check_open()
+        return TimelineSemaphore(self, initial)
+
+    def register_queue(self, queue: Queue) -> None:
+        self._queues[id(queue)] = queue
+
+    def forget_queue(self, queue: Queue) -> None:
+        self._queues.pop(id(queue), None)
+
+    @property
+    def live_queues(self) -> list[Queue]:
+        return list(self._queues.values())
 
     def alloc_mmio_remap(self) -> Buffer:
         """The page of HDP flush registers the kernel remaps for user space (one page)."""
@@ -381,8 +427,20 @@ class Device:
         """Free every buffer still alive; with leak_check, raise LeakError naming what was left."""
         if self.closed:
             return
-        leaked = self.live_buffers
         errors: list[AmdgpuError] = []
+        leaked_queues = self.live_queues
+        for queue in leaked_queues:
+            try:
+                queue.destroy()
+            except AmdgpuError as exc:
+                errors.append(exc)
+        leaked = self.live_buffers
+        if self._doorbells is not None:
+            try:
+                self._release(self._doorbells)
+            except AmdgpuError as exc:
+                errors.append(exc)
+            self._doorbells = None
         try:
             self.memory_event.destroy()
         except AmdgpuError as exc:
@@ -395,7 +453,8 @@ class Device:
         self.closed = True
         if errors:
             raise errors[0]
-        if leak_check and leaked:
+        if leak_check and (leaked or leaked_queues):
+            what = ", ".join(map(repr, [*leaked_queues, *leaked]))
             raise LeakError(
-                f"{self} closed with {len(leaked)} live buffer(s): {', '.join(map(repr, leaked))}"
+                f"{self} closed with {len(leaked_queues)} queue(s) and {len(leaked)} buffer(s) live: {what}"
             )

@@ -158,9 +158,9 @@ class Transport(abc.ABC):
     def munmap(self, region: MappedRegion) -> None:
         """Unmap a region returned by mmap()."""
 
-    def stall_report(self) -> list[str]:
-        """Queues known to hold work they can never run, and why; the real kernel cannot tell, so none."""
-        return []
+    def stall_report(self) -> list[str] | None:
+        """Queues that hold work they cannot run, and why; None when this transport cannot tell (hardware)."""
+        return None
 
     def close_transport(self) -> None:  # noqa: B027 - optional hook, a no-op for the real kernel
         """End of this transport's life. The real kernel needs nothing; the simulator ends its process."""

@@ -11,10 +11,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from pytest_amdgpu import families
 from pytest_amdgpu.kfd import abi
 from pytest_amdgpu.kfd import mmap_offsets as mo
 from pytest_amdgpu.kfd.transport import PAGE_SIZE
+from pytest_amdgpu.packets import pm4
+from pytest_amdgpu.packets import sdma as sdma_packets
 from pytest_amdgpu.sim.engines import EngineHooks, Executor, GpuEngines
+from pytest_amdgpu.sim.engines.cp import CommandProcessor
+from pytest_amdgpu.sim.engines.sdma import SdmaEngine
 from pytest_amdgpu.sim.events import EventError, SimEvents, page_bytes_of
 from pytest_amdgpu.sim.memory import (
     Backing,
@@ -192,7 +197,7 @@ class SimKfd:
         self._drm_offsets: dict[int, SimBo] = {}
         self._next_drm_page = 0x10_0000  # DRM_FILE_PAGE_OFFSET_START-like base for BO mmap offsets
         self.engines: dict[int, GpuEngines] = {}
-        self.executor_factory: Callable[[SimDevice], dict[str, Executor]] = lambda device: {}
+        self.executor_factory: Callable[[GpuEngines, SimDevice], dict[str, Executor]] = default_executors
         self.queue_errors: list[tuple[SimQueue, str]] = []
         self.gpu_faults: list[tuple[int, int, bool]] = []
         self._handlers: dict[int, Callable[[SimProcess, ctypes.Structure], None]] = {
@@ -796,7 +801,8 @@ class SimKfd:
             hooks = EngineHooks(
                 interrupt=self._interrupt, memory_fault=self._memory_fault, queue_error=self._queue_error
             )
-            engines = GpuEngines(pdd.gpu_id, GpuMemory(pdd.vm), self.executor_factory(pdd.device), hooks)
+            engines = GpuEngines(pdd.gpu_id, GpuMemory(pdd.vm), {}, hooks)
+            engines.executors = self.executor_factory(engines, pdd.device)
             self.engines[pdd.gpu_id] = engines
         return engines
 
@@ -894,6 +900,17 @@ class SimKfd:
         """The CPU wrote GPU-visible memory: a queue waiting on it may run now."""
         if self.engines:
             self.pump()
+
+
+def default_executors(engines: GpuEngines, device: SimDevice) -> dict[str, Executor]:
+    """The engines a simulated GPU has: a command processor for compute queues, SDMA for the others."""
+    target = families.get_target(device.node.properties.get("gfx_target_version", 0))
+    engine = SdmaEngine(engines, sdma_packets.generation(target))
+    return {
+        "compute": CommandProcessor(engines, pm4.dialect(target)),
+        "sdma": engine,
+        "sdma_xgmi": engine,
+    }
 
 
 def _fd_is_open(fd: int) -> bool:

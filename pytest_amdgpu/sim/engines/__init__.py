@@ -18,6 +18,19 @@ GPU_CLOCK_HZ = 100_000_000
 MAX_STEPS_PER_PUMP = 1_000_000
 
 
+@dataclass
+class IndirectBuffer:
+    """An IB the engine is executing: packets at `base_va`, `size_dwords` long, `offset_dwords` done.
+
+    `packet_dwords` is the size of the INDIRECT_BUFFER packet that entered it, consumed when it ends.
+    """
+
+    base_va: int
+    size_dwords: int
+    packet_dwords: int
+    offset_dwords: int = 0
+
+
 class StepResult:
     """What one engine step did to a queue."""
 
@@ -41,6 +54,8 @@ class QueueRuntime:
     executed_packets: int = 0
     blocked_reason: str = ""
     history: list[int] = field(default_factory=list)  # ring offsets (bytes) of recent packets, for dumps
+    ib_stack: list[IndirectBuffer] = field(default_factory=list)
+    registers: dict[int, int] = field(default_factory=dict)  # SET_SH_REG / SET_UCONFIG_REG state
 
     @property
     def ring_bytes(self) -> int:

@@ -1,0 +1,100 @@
+"""A queue's ring in the driver: where packets go, how the write pointer and doorbell are published."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import numpy as np
+
+from pytest_amdgpu.driver.buffer import Buffer
+from pytest_amdgpu.errors import ConfigurationError, QueueTimeoutError
+from pytest_amdgpu.kfd.transport import MappedRegion
+
+RPTR_OFFSET = 0  # in the one-page pointer buffer: the engine's read pointer...
+WPTR_OFFSET = 8  # ...and the write pointer user space publishes, each 64 bits
+
+
+class Ring:
+    """Packets are written at the write pointer, padded so none straddles the end, then published.
+
+    Pointers are monotonic 64-bit counts in the engine's unit (dwords for PM4, bytes for SDMA);
+    the position in the ring is the pointer modulo the ring size.
+    """
+
+    def __init__(
+        self,
+        ring: Buffer,
+        pointers: Buffer,
+        doorbells: MappedRegion,
+        doorbell_offset: int,
+        doorbell_size: int,
+        unit_bytes: int,
+        nop_filler: Callable[[int], list[int]],
+        queue_name: str,
+    ) -> None:
+        self.ring = ring
+        self.pointers = pointers
+        self.doorbells = doorbells
+        self.doorbell_offset = doorbell_offset
+        self.doorbell_size = doorbell_size
+        self.unit_bytes = unit_bytes
+        self.nop_filler = nop_filler
+        self.queue_name = queue_name
+        self.size_bytes = ring.size
+        self.write_units = 0
+
+    @property
+    def read_units(self) -> int:
+        return self.pointers.cpu.load_u64(RPTR_OFFSET)
+
+    @property
+    def write_bytes(self) -> int:
+        return self.write_units * self.unit_bytes
+
+    def free_bytes(self) -> int:
+        return self.size_bytes - (self.write_bytes - self.read_units * self.unit_bytes)
+
+    def wait_for_space(self, needed_bytes: int, timeout_s: float, on_stall: Callable[[], str]) -> None:
+        """Block until the engine has read far enough that `needed_bytes` fit without overwriting."""
+        if needed_bytes >= self.size_bytes:
+            raise ConfigurationError(
+                f"{needed_bytes} bytes of packets do not fit in the {self.size_bytes}-byte ring of "
+                f"{self.queue_name}"
+            )
+        deadline = time.monotonic() + timeout_s
+        while self.free_bytes() <= needed_bytes:
+            if time.monotonic() >= deadline:
+                raise QueueTimeoutError(
+                    f"{self.queue_name}: the engine did not free {needed_bytes} bytes of ring within "
+                    f"{timeout_s} s (read pointer {self.read_units}, write pointer {self.write_units})\n"
+                    f"{on_stall()}"
+                )
+            time.sleep(0.0002)
+
+    def write(self, dwords: list[int] | np.ndarray, timeout_s: float, on_stall: Callable[[], str]) -> None:
+        """Copy packets into the ring, NOP-padding to the start when they would cross its end; publish."""
+        data = np.asarray(dwords, dtype=np.uint32)
+        position = self.write_bytes % self.size_bytes
+        to_end = self.size_bytes - position
+        padding: list[int] = []
+        if data.nbytes > to_end:
+            padding = self.nop_filler(to_end // 4)
+        self.wait_for_space(data.nbytes + len(padding) * 4, timeout_s, on_stall)
+        if padding:
+            self.ring.write(np.asarray(padding, dtype=np.uint32), offset=position)
+            position = 0
+        self.ring.write(data, offset=position)
+        self.write_units += (data.nbytes + len(padding) * 4) // self.unit_bytes
+        self.publish()
+
+    def publish(self) -> None:
+        """The write pointer goes to memory first, then to the doorbell that wakes the engine."""
+        self.pointers.cpu.store_u64(WPTR_OFFSET, self.write_units)
+        if self.doorbell_size == 8:
+            self.doorbells.store_u64(self.doorbell_offset, self.write_units)
+        else:
+            self.doorbells.store_u32(self.doorbell_offset, self.write_units & 0xFFFF_FFFF)
+
+    def idle(self) -> bool:
+        return self.read_units * self.unit_bytes >= self.write_bytes

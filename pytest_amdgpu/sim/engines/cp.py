@@ -1,0 +1,174 @@
+"""The simulated command processor: executes PM4 packets of a compute queue, packet by packet."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from pytest_amdgpu.packets import pm4
+from pytest_amdgpu.packets.layout import Packet
+from pytest_amdgpu.sim.engines import EngineError, GpuEngines, QueueRuntime, StepResult
+from pytest_amdgpu.sim.engines.stream import consume, enter_ib, next_packet
+
+COMPARE: dict[int, Callable[[int, int], bool]] = {
+    pm4.WAIT_REG_MEM_FUNCTION_ALWAYS: lambda value, reference: True,
+    pm4.WAIT_REG_MEM_FUNCTION_LESS: lambda value, reference: value < reference,
+    pm4.WAIT_REG_MEM_FUNCTION_LESS_EQUAL: lambda value, reference: value <= reference,
+    pm4.WAIT_REG_MEM_FUNCTION_EQUAL: lambda value, reference: value == reference,
+    pm4.WAIT_REG_MEM_FUNCTION_NOT_EQUAL: lambda value, reference: value != reference,
+    pm4.WAIT_REG_MEM_FUNCTION_GREATER_EQUAL: lambda value, reference: value >= reference,
+    pm4.WAIT_REG_MEM_FUNCTION_GREATER: lambda value, reference: value > reference,
+}
+COMPARE_TEXT = {0: "(always)", 1: "<", 2: "<=", 3: "==", 4: "!=", 5: ">=", 6: ">"}
+PACKET_TICKS = 4  # simulated GPU clock ticks a packet costs at least
+CP_INTERRUPT_ID_BITS = 32  # the end-of-pipe interrupt carries the whole context id
+
+
+class CommandProcessor:
+    """Executes one PM4 packet per step; waits block the queue instead of spinning."""
+
+    def __init__(self, engines: GpuEngines, dialect: str, dispatcher: Callable | None = None) -> None:
+        self.engines = engines
+        self.dialect = dialect
+        self.dispatcher = dispatcher
+        self._decode = lambda words, offset: pm4.decode(words, offset, dialect)
+        self._handlers: dict[str, Callable[[QueueRuntime, Packet, bool], str]] = {
+            "NOP": self._skip,
+            "PACKET2": self._skip,
+            "ACQUIRE_MEM": self._skip,
+            "EVENT_WRITE": self._skip,
+            "WRITE_DATA": self._write_data,
+            "COPY_DATA": self._copy_data,
+            "WAIT_REG_MEM": self._wait_reg_mem,
+            "WAIT_REG_MEM64": self._wait_reg_mem,
+            "RELEASE_MEM": self._release_mem,
+            "SET_SH_REG": self._set_reg,
+            "SET_UCONFIG_REG": self._set_reg,
+            "INDIRECT_BUFFER": self._indirect_buffer,
+            "DISPATCH_DIRECT": self._dispatch_direct,
+        }
+
+    def describe(self, runtime: QueueRuntime) -> str:
+        current = next_packet(runtime, self._decode, "compute")
+        if current is None:
+            return f"compute queue {runtime.queue.queue_id} (no complete packet at the read pointer)"
+        packet, from_ib = current
+        where = "an indirect buffer" if from_ib else f"ring byte {runtime.read_bytes % runtime.ring_bytes:#x}"
+        return f"{packet.name} at {where} of compute queue {runtime.queue.queue_id}"
+
+    def step(self, runtime: QueueRuntime) -> str:
+        current = next_packet(runtime, self._decode, "compute")
+        if current is None:
+            return StepResult.IDLE
+        packet, from_ib = current
+        handler = self._handlers.get(packet.name)
+        if handler is None:
+            raise EngineError(
+                f"compute queue {runtime.queue.queue_id}: {packet.name} is not executed by the CP"
+            )
+        result = handler(runtime, packet, from_ib)
+        if result == StepResult.EXECUTED:
+            self.engines.advance_clock(PACKET_TICKS)
+        return result
+
+    # -- packets -------------------------------------------------------------------------------------
+
+    def _skip(self, runtime: QueueRuntime, packet: Packet, from_ib: bool) -> str:
+        consume(runtime, packet, from_ib)
+        return StepResult.EXECUTED
+
+    def _write_data(self, runtime: QueueRuntime, packet: Packet, from_ib: bool) -> str:
+        fields = packet.fields
+        if fields["dst_sel"] not in (pm4.WRITE_DATA_DST_SEL_MEMORY, pm4.WRITE_DATA_DST_SEL_TC_L2):
+            raise EngineError(f"WRITE_DATA to dst_sel {fields['dst_sel']} is not simulated (memory only)")
+        data = np.asarray(fields["data"], dtype=np.uint32)
+        if fields["addr_incr"]:
+            for value in data:
+                runtime.memory.write_u32(fields["dst_addr"], int(value))
+        else:
+            runtime.memory.write(fields["dst_addr"], data.view(np.uint8))
+        consume(runtime, packet, from_ib)
+        return StepResult.EXECUTED
+
+    def _copy_data(self, runtime: QueueRuntime, packet: Packet, from_ib: bool) -> str:
+        fields = packet.fields
+        size = 8 if fields["count_sel"] else 4
+        source = fields["src_sel"]
+        if source == pm4.COPY_DATA_IMM:
+            value = fields["src_addr"]
+        elif source in (pm4.COPY_DATA_SRC_MEM, pm4.COPY_DATA_TC_L2):
+            raw = runtime.memory.read(fields["src_addr"], size)
+            value = int(raw.view(np.uint64 if size == 8 else np.uint32)[0])
+        elif source == pm4.COPY_DATA_TIMESTAMP:
+            value = self.engines.clock_ticks
+        else:
+            raise EngineError(f"COPY_DATA from src_sel {source} is not simulated")
+        if fields["dst_sel"] not in (pm4.COPY_DATA_DST_MEM, pm4.COPY_DATA_TC_L2):
+            raise EngineError(f"COPY_DATA to dst_sel {fields['dst_sel']} is not simulated (memory only)")
+        if size == 8:
+            runtime.memory.write_u64(fields["dst_addr"], value)
+        else:
+            runtime.memory.write_u32(fields["dst_addr"], value)
+        consume(runtime, packet, from_ib)
+        return StepResult.EXECUTED
+
+    def _wait_reg_mem(self, runtime: QueueRuntime, packet: Packet, from_ib: bool) -> str:
+        fields = packet.fields
+        if fields["mem_space"] != pm4.WAIT_REG_MEM_MEM_SPACE_MEMORY:
+            raise EngineError(f"{packet.name} on a register is not simulated (memory only)")
+        wide = packet.name == "WAIT_REG_MEM64"
+        addr = fields["poll_addr"]
+        value = runtime.memory.read_u64(addr) if wide else runtime.memory.read_u32(addr)
+        mask, reference = fields["mask"], fields["reference"]
+        compare = COMPARE.get(fields["function"])
+        if compare is None:
+            raise EngineError(f"{packet.name} function {fields['function']} is not a compare function")
+        if compare(value & mask, reference):
+            consume(runtime, packet, from_ib)
+            return StepResult.EXECUTED
+        runtime.blocked_reason = (
+            f"{packet.name} waits for [{addr:#x}] & {mask:#x} {COMPARE_TEXT[fields['function']]} "
+            f"{reference:#x}; it holds {value:#x}"
+        )
+        return StepResult.BLOCKED
+
+    def _release_mem(self, runtime: QueueRuntime, packet: Packet, from_ib: bool) -> str:
+        """End-of-pipe: all prior work is done in this in-order model; write the data, then interrupt."""
+        fields = packet.fields
+        data_sel, addr = fields["data_sel"], fields["addr"]
+        if data_sel == pm4.EOP_DATA_SEL_VALUE_32BIT:
+            runtime.memory.write_u32(addr, fields["data"])
+        elif data_sel == pm4.EOP_DATA_SEL_VALUE_64BIT:
+            runtime.memory.write_u64(addr, fields["data"])
+        elif data_sel in (pm4.EOP_DATA_SEL_TIMESTAMP, pm4.EOP_DATA_SEL_SYSTEM_TIMESTAMP):
+            runtime.memory.write_u64(addr, self.engines.advance_clock(PACKET_TICKS))
+        elif data_sel != pm4.EOP_DATA_SEL_DISCARD:
+            raise EngineError(f"RELEASE_MEM data_sel {data_sel} is not simulated")
+        if fields["int_sel"] != pm4.EOP_INT_SEL_NONE:
+            self.engines.hooks.interrupt(fields["int_ctxid"], CP_INTERRUPT_ID_BITS)
+        consume(runtime, packet, from_ib)
+        return StepResult.EXECUTED
+
+    def _set_reg(self, runtime: QueueRuntime, packet: Packet, from_ib: bool) -> str:
+        fields = packet.fields
+        base = (
+            pm4.PACKET3_SET_SH_REG_START if packet.name == "SET_SH_REG" else pm4.PACKET3_SET_UCONFIG_REG_START
+        )
+        for index, value in enumerate(fields["values"]):
+            runtime.registers[base + fields["reg_offset"] + index] = int(value)
+        consume(runtime, packet, from_ib)
+        return StepResult.EXECUTED
+
+    def _indirect_buffer(self, runtime: QueueRuntime, packet: Packet, from_ib: bool) -> str:
+        fields = packet.fields
+        enter_ib(runtime, packet, fields["ib_base"], fields["ib_size"], from_ib)
+        return StepResult.EXECUTED
+
+    def _dispatch_direct(self, runtime: QueueRuntime, packet: Packet, from_ib: bool) -> str:
+        if self.dispatcher is None:
+            raise EngineError("DISPATCH_DIRECT: this simulated GPU has no shader core attached")
+        ticks = self.dispatcher(runtime, packet)
+        self.engines.advance_clock(ticks)
+        consume(runtime, packet, from_ib)
+        return StepResult.EXECUTED
