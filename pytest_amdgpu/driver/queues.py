@@ -489,9 +489,9 @@ class SdmaQueue(Queue):
         self.xgmi = xgmi
         self.kind = "sdma_xgmi" if xgmi else "sdma"
         self.generation = sdma.generation(device.target)
-        self._atomic = sdma.layout(self.generation, "ATOMIC")
-        self._fence = sdma.layout(self.generation, "FENCE")
-        self._trap = sdma.layout(self.generation, "TRAP")
+        self._atomic = sdma.encoder(self.generation, "ATOMIC", "atomic_op", "addr", "src_data")
+        self._fence = sdma.encoder(self.generation, "FENCE", "addr", "data")
+        self._trap = sdma.encoder(self.generation, "TRAP", "int_context")
         self._poll = sdma.layout(self.generation, "POLL_REGMEM")
         self._patterns: dict[int, int] = {}
         super().__init__(device, **options)  # type: ignore[arg-type]
@@ -513,14 +513,10 @@ class SdmaQueue(Queue):
         return lambda words, offset: sdma.decode(words, offset, self.generation)
 
     def _mailbox_and_trap(self, event: Event) -> list[int]:
-        return self._fence.encode_mapping({"addr": event.mailbox_va, "data": event.event_id}) + (
-            self._trap.encode_mapping({"int_context": event.event_id})
-        )
+        return self._fence(event.mailbox_va, event.event_id) + self._trap(event.event_id)
 
     def _umax(self, addr: int, value: int) -> list[int]:
-        return self._atomic.encode_mapping(
-            {"atomic_op": TC_OP_ATOMIC_UMAX_RTN_64, "addr": addr, "src_data": value}
-        )
+        return self._atomic(TC_OP_ATOMIC_UMAX_RTN_64, addr, value)
 
     def _fence_packets(self, value: int) -> list[int]:
         assert self.event is not None

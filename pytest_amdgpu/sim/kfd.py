@@ -897,8 +897,8 @@ class SimKfd:
         raise KernelError(errno.EINVAL, f"KFD mmap offset {offset:#x} names nothing the simulator maps yet")
 
     def _cpu_store(self, offset: int, size: int) -> None:
-        """The CPU wrote GPU-visible memory: a queue waiting on it may run now."""
-        if self.engines:
+        """The CPU wrote GPU-visible memory: a queue blocked on a wait may run now."""
+        if any(engines.has_blocked() for engines in self.engines.values()):
             self.pump()
 
 

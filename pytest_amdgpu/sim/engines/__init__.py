@@ -184,6 +184,10 @@ class GpuEngines:
         runtime.queue.error_report = report
         self.hooks.queue_error(runtime.queue, report)
 
+    def has_blocked(self) -> bool:
+        """Whether a queue waits on memory (only such a queue can start running after a CPU store)."""
+        return any(runtime.queue.state == "blocked" for runtime in self.queues.values())
+
     def stall_report(self) -> list[str]:
         """Each queue that has work but cannot run, and why."""
         lines = []
