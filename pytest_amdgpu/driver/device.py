@@ -72,6 +72,7 @@ class Device:
         self.closed = False
         # Armed for the device's life: the kernel reports GPU page faults through memory events.
         self.memory_event = process.events.create("memory", device=self)
+        self.hw_exception_event = process.events.create("hw_exception", device=self)
         self.fault_log: list[MemoryFault] = []
 
     # -- identity ----------------------------------------------------------------------------
@@ -441,10 +442,11 @@ class Device:
             except AmdgpuError as exc:
                 errors.append(exc)
             self._doorbells = None
-        try:
-            self.memory_event.destroy()
-        except AmdgpuError as exc:
-            errors.append(exc)
+        for event in (self.memory_event, self.hw_exception_event):
+            try:
+                event.destroy()
+            except AmdgpuError as exc:
+                errors.append(exc)
         for buffer in leaked:
             try:
                 self._release(buffer)

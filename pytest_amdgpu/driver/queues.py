@@ -231,11 +231,11 @@ class Queue(abc.ABC):
     def submit(self, timeout: float = DEFAULT_TIMEOUT_S) -> Completion:
         """Write what was built, then a fence that interrupts; ring the doorbell; return the Completion."""
         self._check()
-        self.submitted_value += 1
-        packets = self._pending + self._fence_packets(self.submitted_value)
+        value = self.submitted_value + 1
+        self.ring.write(self._pending + self._fence_packets(value), timeout, self.dump)
+        self.submitted_value = value  # only once the packets are in the ring: a failed submit leaves no gap
         self._pending = []
-        self.ring.write(packets, timeout, self.dump)
-        return Completion(self, self.submitted_value)
+        return Completion(self, value)
 
     # -- completion ----------------------------------------------------------------------------------
 

@@ -280,3 +280,30 @@ def test_raw_argument_struct_is_what_the_kernel_read(device: Device) -> None:
         assert queue_record.ring_va == queue.ring_buffer.gpu_addr
         assert queue_record.wptr_va == queue.pointers.gpu_addr + 8
         assert ctypes.sizeof(ctypes.c_uint64) == 8
+
+
+def test_a_full_ring_waits_for_the_engine_then_says_why(device: Device) -> None:
+    with device.alloc(8, "gtt") as target, device.sdma_queue(ring_bytes=4096) as queue:
+        queue.pause()
+        with pytest.raises(QueueTimeoutError, match=r"did not free \d+ bytes of ring"):
+            for _ in range(1000):
+                queue.write(target, [1]).submit(timeout=0.2)
+        queue.resume()
+        queue.wait_idle()
+
+
+def test_xgmi_sdma_queues_use_the_xgmi_engines() -> None:
+    with driver.open_devices(backend="sim", machine="mi300x") as devices:
+        device = devices[0]
+        pcie_engines = device.properties["num_sdma_engines"]
+        with device.sdma_queue(xgmi=True) as queue, device.alloc(64, "gtt") as target:
+            record = device.transport.kernel.process.queues[queue.queue_id]
+            assert record.kind == "sdma_xgmi" and record.sdma_engine >= pcie_engines
+            queue.fill(target, 9, 64).submit().wait()
+            assert (target.read(np.uint32) == 9).all()
+
+
+def test_every_device_arms_memory_and_hw_exception_events() -> None:
+    with driver.open_devices(backend="sim", machine="rx9070xt") as devices:
+        kinds = sorted(e.event_type for e in devices.transport.kernel.process.events.events.values())
+        assert kinds == [3, 8]  # KFD_IOC_EVENT_HW_EXCEPTION, KFD_IOC_EVENT_MEMORY
