@@ -1,4 +1,4 @@
-"""The user-facing fixtures: amdgpu_device (one per selected GPU), amdgpu_devices and gpu_buffer."""
+"""The user-facing fixtures: devices, buffers, queues and semaphores, each released after the test."""
 
 from __future__ import annotations
 
@@ -8,7 +8,10 @@ from typing import Protocol
 import pytest
 
 from pytest_amdgpu.driver import Buffer, Device
-from pytest_amdgpu.errors import AmdgpuError
+from pytest_amdgpu.driver.queues import ComputeQueue, Queue, SdmaQueue
+from pytest_amdgpu.driver.semaphore import TimelineSemaphore
+from pytest_amdgpu.errors import AmdgpuError, QueueTimeoutError
+from pytest_amdgpu.hangs import gpu_timeout
 from pytest_amdgpu.selection import DeviceSelection
 from pytest_amdgpu.session import AmdgpuSession, active_session
 
@@ -72,6 +75,65 @@ def gpu_buffer(request: pytest.FixtureRequest, amdgpu_devices: DeviceSelection) 
     for buffer in reversed(buffers):
         try:
             buffer.free()
+        except AmdgpuError as exc:
+            errors.append(exc)
+    if errors:
+        raise errors[0]
+
+
+def _finish_queue(queue: Queue) -> None:
+    """Destroy a fixture's queue; a queue the test left with work the GPU never finished is an error."""
+    if queue.destroyed:
+        return
+    name, completed, submitted = queue.name, queue.completed_value, queue.submitted_value
+    dump = queue.dump() if completed < submitted else ""
+    queue.destroy()
+    if completed < submitted and queue.reported_fault is None:  # a fault already failed the test
+        raise QueueTimeoutError(
+            f"the test left {name} with unfinished work (fence {completed} of {submitted} submitted); "
+            f"the queue was torn down\n{dump}"
+        )
+
+
+@pytest.fixture
+def compute_queue(request: pytest.FixtureRequest) -> Iterator[ComputeQueue]:
+    """A PM4 compute queue on the test's GPU, destroyed after the test (with --amdgpu-timeout for waits)."""
+    queue = device_for_test(request).compute_queue(timeout=gpu_timeout(request.config))
+    yield queue
+    _finish_queue(queue)
+
+
+@pytest.fixture
+def sdma_queue(request: pytest.FixtureRequest) -> Iterator[SdmaQueue]:
+    """An SDMA queue on the test's GPU, destroyed after the test."""
+    queue = device_for_test(request).sdma_queue(timeout=gpu_timeout(request.config))
+    yield queue
+    _finish_queue(queue)
+
+
+class TimelineSemaphoreFactory(Protocol):
+    """timeline_semaphore(initial=0, device=None) -> TimelineSemaphore, closed after the test."""
+
+    def __call__(self, initial: int = 0, *, device: Device | None = None) -> TimelineSemaphore: ...
+
+
+@pytest.fixture
+def timeline_semaphore(request: pytest.FixtureRequest) -> Iterator[TimelineSemaphoreFactory]:
+    """Factory of timeline semaphores on the test's GPU (or `device=`); all are closed after the test."""
+    default_device = device_for_test(request)
+    timeout = gpu_timeout(request.config)
+    made: list[TimelineSemaphore] = []
+
+    def create(initial: int = 0, *, device: Device | None = None) -> TimelineSemaphore:
+        semaphore = (device or default_device).timeline_semaphore(initial, timeout=timeout)
+        made.append(semaphore)
+        return semaphore
+
+    yield create
+    errors: list[AmdgpuError] = []
+    for semaphore in reversed(made):
+        try:
+            semaphore.close()
         except AmdgpuError as exc:
             errors.append(exc)
     if errors:

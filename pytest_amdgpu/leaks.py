@@ -52,8 +52,27 @@ register_resource_kind(
     ResourceKind(
         "buffer",
         "buffers",
-        live=lambda device: [buffer for buffer in device.live_buffers if buffer.domain in DOMAINS],
+        # A queue's ring or a semaphore's value is theirs to free; a leak of them is reported as theirs.
+        live=lambda device: [b for b in device.live_buffers if b.domain in DOMAINS and b.owner is None],
         release=_release_buffer,
+    )
+)
+register_resource_kind(
+    ResourceKind(
+        "queue",
+        "queues",
+        live=lambda device: device.live_queues,
+        release=lambda q: q.destroy(),
+        release_order=10,
+    )
+)
+register_resource_kind(
+    ResourceKind(
+        "semaphore",
+        "semaphores",
+        live=lambda device: device.live_semaphores,
+        release=lambda semaphore: semaphore.close(),
+        release_order=20,
     )
 )
 

@@ -17,7 +17,7 @@ from pytest_amdgpu.scheduling import GpuScheduling
 from pytest_amdgpu.selection import describe_devices, device_id, parse_device_list, select_devices
 from pytest_amdgpu.session import SESSION_KEY, AmdgpuSession, active_session
 
-pytest_plugins = ["pytest_amdgpu.fixtures"]
+pytest_plugins = ["pytest_amdgpu.hangs", "pytest_amdgpu.fixtures"]
 
 SUITES_PACKAGE = "pytest_amdgpu.suites"
 RUN_PLUGIN_NAME = "amdgpu-run"

@@ -54,6 +54,7 @@ class Buffer:
         self._cpu = cpu
         self.mapped_gpu_ids: list[int] = []
         self.freed = False
+        self.owner: object | None = None  # a queue or semaphore that frees this buffer itself
 
     # -- CPU access --------------------------------------------------------------------------
 

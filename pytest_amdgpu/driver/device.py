@@ -68,6 +68,7 @@ class Device:
         self.render_fd = process.acquire_vm(node)
         self._buffers: dict[int, Buffer] = {}
         self._queues: dict[int, Queue] = {}
+        self._semaphores: dict[int, TimelineSemaphore] = {}
         self._doorbells: Buffer | None = None
         self.closed = False
         # Armed for the device's life: the kernel reports GPU page faults through memory events.
@@ -242,7 +243,7 @@ class Device:
         """GPU memory faults reported since the last call (does not block); all are kept in fault_log."""
         if self.memory_event.wait(0):
             fault = self.memory_event.last_memory_fault
-            if fault is not None:
+            if fault is not None and fault.gpu_id == self.gpu_id:  # every memory event hears every GPU
                 self.fault_log.append(fault)
                 return [fault]
         return []
@@ -292,9 +293,19 @@ class Device:
         self._check_open()
         return SdmaQueue(self, xgmi=xgmi, **options)
 
-    def timeline_semaphore(self, initial: int = 0) -> TimelineSemaphore:
+    def timeline_semaphore(self, initial: int = 0, **options: float) -> TimelineSemaphore:
         self._check_open()
-        return TimelineSemaphore(self, initial)
+        return TimelineSemaphore(self, initial, **options)
+
+    def register_semaphore(self, semaphore: TimelineSemaphore) -> None:
+        self._semaphores[id(semaphore)] = semaphore
+
+    def forget_semaphore(self, semaphore: TimelineSemaphore) -> None:
+        self._semaphores.pop(id(semaphore), None)
+
+    @property
+    def live_semaphores(self) -> list[TimelineSemaphore]:
+        return list(self._semaphores.values())
 
     def register_queue(self, queue: Queue) -> None:
         self._queues[id(queue)] = queue
@@ -430,9 +441,9 @@ class Device:
             return
         errors: list[AmdgpuError] = []
         leaked_queues = self.live_queues
-        for queue in leaked_queues:
+        for resource in [*leaked_queues, *self.live_semaphores]:
             try:
-                queue.destroy()
+                resource.close() if isinstance(resource, TimelineSemaphore) else resource.destroy()
             except AmdgpuError as exc:
                 errors.append(exc)
         leaked = self.live_buffers

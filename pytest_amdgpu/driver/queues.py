@@ -27,7 +27,7 @@ from pytest_amdgpu.packets.layout import PacketDecodeError
 
 if TYPE_CHECKING:
     from pytest_amdgpu.driver.device import Device
-    from pytest_amdgpu.driver.events import Event
+    from pytest_amdgpu.driver.events import Event, MemoryFault
 
 DEFAULT_RING_BYTES = 64 * 1024
 DEFAULT_TIMEOUT_S = 10.0
@@ -99,9 +99,9 @@ class Completion:
     def done(self) -> bool:
         return self.queue.completed_value >= self.value
 
-    def wait(self, timeout: float = DEFAULT_TIMEOUT_S) -> None:
+    def wait(self, timeout: float | None = None) -> None:
         """Return when the work is done; QueueTimeoutError (with a ring dump) or GpuFaultError if not."""
-        self.queue.wait_for_fence(self.value, timeout)
+        self.queue.wait_for_fence(self.value, self.queue.default_timeout if timeout is None else timeout)
 
     def __repr__(self) -> str:
         return f"<Completion {self.queue.name} #{self.value} {'done' if self.done else 'pending'}>"
@@ -122,6 +122,7 @@ class Queue(abc.ABC):
         priority: int = 7,
         percentage: int = 100,
         sdma_engine: int | None = None,
+        timeout: float = DEFAULT_TIMEOUT_S,
     ) -> None:
         if ring_bytes < 4096 or ring_bytes & (ring_bytes - 1):
             raise ConfigurationError(f"ring size {ring_bytes} must be a power of two of at least 4096 bytes")
@@ -133,11 +134,13 @@ class Queue(abc.ABC):
             )
         self.device = device
         self.target = device.target
+        self.default_timeout = timeout
         self.priority = priority
         self.percentage = percentage
         self.queue_id = -1
         self.destroyed = False
         self.submitted_value = 0
+        self.reported_fault: MemoryFault | None = None  # a fault a wait on this queue already raised
         self._pending: list[int] = []
         self._owned: list[Buffer] = []
         self.event: Event | None = None
@@ -201,6 +204,7 @@ class Queue(abc.ABC):
     # -- resources -----------------------------------------------------------------------------------
 
     def _own(self, buffer: Buffer) -> Buffer:
+        buffer.owner = self
         self._owned.append(buffer)
         return buffer
 
@@ -228,11 +232,12 @@ class Queue(abc.ABC):
     def pending_dwords(self) -> list[int]:
         return list(self._pending)
 
-    def submit(self, timeout: float = DEFAULT_TIMEOUT_S) -> Completion:
+    def submit(self, timeout: float | None = None) -> Completion:
         """Write what was built, then a fence that interrupts; ring the doorbell; return the Completion."""
         self._check()
         value = self.submitted_value + 1
-        self.ring.write(self._pending + self._fence_packets(value), timeout, self.dump)
+        timeout_s = self.default_timeout if timeout is None else timeout
+        self.ring.write(self._pending + self._fence_packets(value), timeout_s, self.dump)
         self.submitted_value = value  # only once the packets are in the ring: a failed submit leaves no gap
         self._pending = []
         return Completion(self, value)
@@ -248,6 +253,7 @@ class Queue(abc.ABC):
         while self.completed_value < value:
             faults = self.device.memory_faults()
             if faults:
+                self.reported_fault = faults[0]
                 raise GpuFaultError(f"{self.name}: {faults[0]}\n{self.dump()}")
             report = self.device.transport.stall_report()
             if report is not None and threading.active_count() == 1 and self.completed_value < value:
@@ -266,10 +272,10 @@ class Queue(abc.ABC):
             assert self.event is not None
             self.event.wait(min(remaining, 0.05))
 
-    def wait_idle(self, timeout: float = DEFAULT_TIMEOUT_S) -> None:
+    def wait_idle(self, timeout: float | None = None) -> None:
         """Wait until everything submitted so far has completed."""
         if self.submitted_value:
-            self.wait_for_fence(self.submitted_value, timeout)
+            self.wait_for_fence(self.submitted_value, self.default_timeout if timeout is None else timeout)
 
     @property
     def busy(self) -> bool:

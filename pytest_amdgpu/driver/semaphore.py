@@ -13,6 +13,7 @@ if TYPE_CHECKING:
 
 SPIN_S = 0.0002  # poll this long before sleeping on the event
 MAX_VALUE = (1 << 64) - 1
+DEFAULT_TIMEOUT_S = 10.0
 
 
 class TimelineSemaphore:
@@ -22,11 +23,13 @@ class TimelineSemaphore:
     signal also writes this semaphore's event mailbox and interrupts, so a CPU waiter can sleep.
     """
 
-    def __init__(self, device: Device, initial: int = 0) -> None:
+    def __init__(self, device: Device, initial: int = 0, *, timeout: float = DEFAULT_TIMEOUT_S) -> None:
         if not 0 <= initial <= MAX_VALUE:
             raise ConfigurationError(f"initial value {initial} is not a 64-bit unsigned integer")
         self.device = device
+        self.default_timeout = timeout
         self.buffer = device.alloc(8, "gtt")
+        self.buffer.owner = self
         try:
             self.event = device.process.events.create("signal", auto_reset=True, device=device)
         except BaseException:
@@ -34,6 +37,7 @@ class TimelineSemaphore:
             raise
         self.buffer.cpu.store_u64(0, initial)
         self.closed = False
+        device.register_semaphore(self)
 
     @property
     def gpu_addr(self) -> int:
@@ -63,9 +67,11 @@ class TimelineSemaphore:
         self.buffer.cpu.store_u64(0, value)
         self.event.set()
 
-    def wait(self, value: int, timeout: float = 5.0) -> None:
+    def wait(self, value: int, timeout: float | None = None) -> None:
         """Return once the value is at least `value`; else raise GpuTimeoutError with the value reached."""
         self._check()
+        if timeout is None:
+            timeout = self.default_timeout
         deadline = time.monotonic() + timeout
         spin_until = time.monotonic() + SPIN_S
         while self.value < value and time.monotonic() < spin_until:
@@ -100,6 +106,7 @@ class TimelineSemaphore:
         if self.closed:
             return
         self.closed = True
+        self.device.forget_semaphore(self)
         try:
             self.event.destroy()
         finally:

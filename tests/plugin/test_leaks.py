@@ -143,6 +143,8 @@ class FakeDevice:
     widgets: list[object] = field(default_factory=list)
     closed: bool = False
     live_buffers: list[object] = field(default_factory=list)
+    live_queues: list[object] = field(default_factory=list)
+    live_semaphores: list[object] = field(default_factory=list)
 
 
 @dataclass
@@ -184,7 +186,8 @@ def test_registered_kinds_are_checked_first_and_released(widget_kind: leaks.Reso
     assert [str(leak) for leak in found] == ["leaked 2 widgets: <Widget a>, <Widget b>"]
     assert [str(error) for error in errors] == ["cannot destroy b"]
     assert device.widgets == [kept]
-    assert leaks.resource_kinds()[0] is widget_kind  # before buffers (release_order 100)
+    order = leaks.resource_kinds()
+    assert order.index(widget_kind) < [kind.singular for kind in order].index("buffer")  # 10 before 100
     assert (
         leaks.describe(found, errors)
         == "leaked 2 widgets: <Widget a>, <Widget b>; releasing them failed: cannot destroy b"
