@@ -1,0 +1,408 @@
+"""Compile vector ALU instructions (VOP1, VOP2, VOPC, VOP3, VOP3P, VOPD) into whole-batch numpy operations."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from pytest_amdgpu.sim.shader.access import (
+    OperandContext,
+    mask_reader,
+    mask_writer,
+    scalar_reader,
+    scalar_writer,
+    vector_reader,
+    vgpr_writer,
+    write_vgpr,
+)
+from pytest_amdgpu.sim.shader.operands import EXEC_LO, LITERAL, VGPR_BASE
+from pytest_amdgpu.sim.shader.specs import VALU, ValuSpec
+from pytest_amdgpu.sim.shader.syntax_vector import vopd_destinations
+from pytest_amdgpu.sim.shader.waves import WaveBatch, lanes_from_words
+
+if TYPE_CHECKING:
+    from pytest_amdgpu.sim.shader.context import Compiled, ShaderContext
+    from pytest_amdgpu.sim.shader.decoder import Instruction
+
+U32, U64, I32, I64, F32, F64 = np.uint32, np.uint64, np.int32, np.int64, np.float32, np.float64
+
+
+def _compiled(inst: Instruction, run, cost: int) -> Compiled:
+    from pytest_amdgpu.sim.shader.context import Compiled
+
+    return Compiled(inst, run, cost)
+
+
+def _cycles(ctx: ShaderContext) -> int:
+    """VALU issue cost per wave: GFX9 runs a wave64 over four cycles of a SIMD16; GFX10+ SIMD32 needs two."""
+    if ctx.isa_family == "gfx9":
+        return 4
+    return 1 if ctx.lanes == 32 else 2
+
+
+# --- source modifiers --------------------------------------------------------------------------------------
+def _modify(read, bits: int, use_abs: bool, use_neg: bool):
+    if not (use_abs or use_neg):
+        return read
+    dtype = U64 if bits == 64 else U32
+    sign = dtype(1) << dtype(bits - 1)
+
+    def modified(b: WaveBatch):
+        value = np.asarray(read(b), dtype=dtype)
+        if use_abs:
+            value = value & ~sign
+        if use_neg:
+            value = value ^ sign
+        return value
+
+    return modified
+
+
+def _float_result(spec: ValuSpec, clamp: bool, omod: int):
+    """Output modifiers of float results: multiply by 2, 4 or 0.5, then clamp to [0, 1]."""
+    if not clamp and not omod:
+        return None
+    factor = {0: 1.0, 1: 2.0, 2: 4.0, 3: 0.5}[omod]
+    as_float = F64 if spec.dst_bits == 64 else F32
+    as_bits = U64 if spec.dst_bits == 64 else U32
+
+    def apply(result):
+        value = np.asarray(result, dtype=as_bits).view(as_float)
+        if factor != 1.0:
+            value = value * as_float(factor)
+        if clamp:
+            value = np.where(np.isnan(value), as_float(0), np.clip(value, as_float(0), as_float(1)))
+        return np.asarray(value, dtype=as_float).view(as_bits)
+
+    return apply
+
+
+def _integer_clamp(kind: str):
+    """VOP3 clamp on integer add/sub: saturate instead of wrapping."""
+
+    def apply(sources, result):
+        a, b = (np.asarray(s).astype(I64) for s in sources[:2])
+        if kind == "u_add":
+            exact = (a & 0xFFFF_FFFF) + (b & 0xFFFF_FFFF)
+        elif kind == "u_sub":
+            exact = (a & 0xFFFF_FFFF) - (b & 0xFFFF_FFFF)
+        elif kind == "u_subrev":
+            exact = (b & 0xFFFF_FFFF) - (a & 0xFFFF_FFFF)
+        else:
+            x, y = np.asarray(sources[0]).view(I32).astype(I64), np.asarray(sources[1]).view(I32).astype(I64)
+            exact = x + y if kind == "i_add" else x - y
+            return np.clip(exact, -(2**31), 2**31 - 1).astype(I32).view(U32)
+        return np.clip(exact, 0, 2**32 - 1).astype(U32)
+
+    return apply
+
+
+# --- generic ALU --------------------------------------------------------------------------------------------
+class _Plan:
+    """How one VALU instruction gets its sources and where its results go."""
+
+    def __init__(self) -> None:
+        self.sources: list = []
+        self.mask_in = None
+        self.dst = None  # (batch, values, mask) writer of the vector result
+        self.mask_out = None  # (batch, lanes, active, all_active) writer of a lane mask
+        self.exec_out = False  # v_cmpx: the compare result also becomes EXEC
+        self.post = None  # float output modifiers
+        self.int_clamp = None
+
+
+def _vop_sources(ctx: ShaderContext, inst: Instruction, spec: ValuSpec, ops: OperandContext) -> list:
+    f = inst.fields
+    fmt = inst.format
+    bits = spec.src_bits
+    if fmt == "VOP1":
+        codes = [f["src0"]]
+    elif fmt in ("VOP2", "VOPC"):
+        codes = [f["src0"], VGPR_BASE + f["vsrc1"]]
+    else:
+        codes = [f["src0"], f["src1"], f["src2"]]
+    if spec.constant_k == "mk":  # d = s0 * K + s1
+        codes = [codes[0], LITERAL, codes[1]]
+    elif spec.constant_k == "ak":  # d = s0 * s1 + K
+        codes = [codes[0], codes[1], LITERAL]
+    elif spec.accumulate:
+        codes = [codes[0], codes[1], VGPR_BASE + f["vdst"]]
+    count = len(bits)
+    readers = [vector_reader(ops, code, bits[i], spec.is_float) for i, code in enumerate(codes[:count])]
+    if fmt == "VOP3" and not spec.carry_out:
+        if not spec.is_float and (f["abs"] or f["neg"]):
+            raise ctx.error(inst, "abs/neg source modifiers on an integer operation are not modelled")
+        readers = [
+            _modify(read, bits[i], bool(f["abs"] >> i & 1), bool(f["neg"] >> i & 1))
+            for i, read in enumerate(readers)
+        ]
+    elif fmt == "VOP3" and f["neg"] and spec.is_float:
+        readers = [_modify(read, bits[i], False, bool(f["neg"] >> i & 1)) for i, read in enumerate(readers)]
+    return readers
+
+
+def _plan_alu(ctx: ShaderContext, inst: Instruction, spec: ValuSpec) -> _Plan:
+    ops = ctx.operands(inst)
+    f = inst.fields
+    fmt = inst.format
+    plan = _Plan()
+    plan.sources = _vop_sources(ctx, inst, spec, ops)
+    vop3 = fmt == "VOP3"
+    if spec.mask_in:
+        plan.mask_in = mask_reader(ops, f["src2"] if vop3 else None)
+    if spec.compare:
+        if spec.cmpx:
+            plan.exec_out = True
+            if ctx.isa_family == "gfx9":  # GFX9 v_cmpx writes VCC (or SDST) as well
+                plan.mask_out = mask_writer(ops, f["vdst"] if vop3 else None)
+        else:
+            plan.mask_out = mask_writer(ops, f["vdst"] if vop3 else None)
+    else:
+        plan.dst = vgpr_writer(ops, f["vdst"], spec.dst_bits) if spec.dst_bits else None
+        if spec.carry_out:
+            plan.mask_out = mask_writer(ops, f["sdst"] if vop3 else None)
+    if vop3:
+        if spec.is_float:
+            plan.post = _float_result(spec, bool(f["clamp"]), f["omod"])
+        elif f["clamp"]:
+            if not spec.int_clamp:
+                raise ctx.error(inst, "clamp on this integer operation is not modelled")
+            plan.int_clamp = _integer_clamp(spec.int_clamp)
+        elif f["omod"]:
+            raise ctx.error(inst, "output modifiers on an integer operation are not modelled")
+    return plan
+
+
+def _rows_of(value, rows: np.ndarray, n_waves: int):
+    """The part of an operand (W, L), (W, 1) or a constant that belongs to the waves `rows`."""
+    if isinstance(value, np.ndarray) and value.ndim == 2 and value.shape[0] == n_waves:
+        return value[rows]
+    return value
+
+
+COMPACT_FRACTION = 0.5  # below this share of active waves, compute only their rows
+
+
+def _execute(plan: _Plan, spec: ValuSpec):
+    fn = spec.fn
+    sources, mask_in, dst, mask_out = plan.sources, plan.mask_in, plan.dst, plan.mask_out
+    post, int_clamp, exec_out, compare = plan.post, plan.int_clamp, plan.exec_out, spec.compare
+
+    def finish(b, values, result, executing, lanes, active, all_active, rows) -> None:
+        """Store a result: `executing` holds the lanes that run ((R, L) with rows, else (W, L))."""
+        if compare:
+            bits = np.broadcast_to(result, executing.shape) & executing
+            if mask_out is not None:
+                mask_out(b, bits, active, all_active, rows)
+            if exec_out:
+                b.write_mask_lanes(EXEC_LO, bits, active, all_active, rows)
+            return
+        carry = None
+        if spec.carry_out:
+            result, carry = result
+        if int_clamp is not None:
+            result = int_clamp(values, result)
+        if post is not None:
+            result = post(result)
+        if dst is not None:
+            dst(b, result, lanes, rows)
+        if carry is not None:
+            mask_out(b, np.broadcast_to(carry, executing.shape) & executing, active, all_active, rows)
+
+    def run(b: WaveBatch, active: np.ndarray, all_active: bool) -> None:
+        if not all_active:
+            rows = np.flatnonzero(active)
+            if rows.size <= COMPACT_FRACTION * b.n_waves:
+                n_waves = b.n_waves
+                executing = b.exec_lanes()[rows]
+                values = [_rows_of(read(b), rows, n_waves) for read in sources]
+                if mask_in is not None:
+                    values.append(mask_in(b)[rows])
+                lanes = None if executing.all() else executing
+                finish(b, values, fn(*values), executing, lanes, active, all_active, rows)
+                return
+        lanes = b.lane_mask(active, all_active)
+        values = [read(b) for read in sources]
+        if mask_in is not None:
+            values.append(mask_in(b))
+        executing = b.exec_lanes() if lanes is None else lanes
+        finish(b, values, fn(*values), executing, lanes, active, all_active, None)
+
+    return run
+
+
+# --- cross-lane and special VALU instructions --------------------------------------------------------------
+def _first_active_lane(b: WaveBatch) -> np.ndarray:
+    executing = b.exec_lanes()
+    return np.where(executing.any(axis=1), executing.argmax(axis=1), 0)
+
+
+def _compile_special(ctx: ShaderContext, inst: Instruction, spec: ValuSpec):
+    ops = ctx.operands(inst)
+    f = inst.fields
+    kind = spec.kind
+    waves = None
+    if kind == "nop":
+        return lambda b, a, full: None
+    if kind == "readfirstlane":
+        read = vector_reader(ops, f["src0"])
+        write = scalar_writer(ops, f["vdst"])
+
+        def readfirstlane(b: WaveBatch, active: np.ndarray, all_active: bool) -> None:
+            values = np.broadcast_to(read(b), (b.n_waves, b.lanes))
+            write(b, values[np.arange(b.n_waves), _first_active_lane(b)], active, all_active)
+
+        return readfirstlane
+    if kind == "readlane":
+        read = vector_reader(ops, f["src0"])
+        lane = scalar_reader(ops, f["src1"])
+        write = scalar_writer(ops, f["vdst"])
+
+        def readlane(b: WaveBatch, active: np.ndarray, all_active: bool) -> None:
+            values = np.broadcast_to(read(b), (b.n_waves, b.lanes))
+            index = np.broadcast_to(np.asarray(lane(b)) & U32(b.lanes - 1), (b.n_waves,)).astype(np.int64)
+            write(b, values[np.arange(b.n_waves), index], active, all_active)
+
+        return readlane
+    if kind == "writelane":
+        value = scalar_reader(ops, f["src0"])
+        lane = scalar_reader(ops, f["src1"])
+        index_dst = f["vdst"]
+        ops.check_vgpr(index_dst, 1)
+
+        def writelane(b: WaveBatch, active: np.ndarray, all_active: bool) -> None:
+            waves = np.flatnonzero(active)
+            lanes = (np.broadcast_to(np.asarray(lane(b)), (b.n_waves,)) & U32(b.lanes - 1)).astype(np.int64)
+            values = np.broadcast_to(np.asarray(value(b)), (b.n_waves,))
+            b.vgpr[index_dst][waves, lanes[waves]] = values[waves]
+
+        return writelane
+    if kind in ("mbcnt_lo", "mbcnt_hi"):
+        plan_sources = _vop_sources(ctx, inst, spec, ops)
+        write = vgpr_writer(ops, f["vdst"], 32)
+        high = kind == "mbcnt_hi"
+
+        def mbcnt(b: WaveBatch, active: np.ndarray, all_active: bool) -> None:
+            mask_bits, addend = (np.asarray(read(b)) for read in plan_sources)
+            words = np.broadcast_to(mask_bits, (b.n_waves, b.lanes))[:, :1].astype(U32)
+            bits = lanes_from_words(words)  # (W, 32)
+            below = np.concatenate(
+                [np.zeros((b.n_waves, 1), U32), np.cumsum(bits, axis=1, dtype=U32)], axis=1
+            )
+            lane = np.arange(b.lanes)
+            shift = lane - 32 if high else lane
+            counts = below[:, np.clip(shift, 0, 32)]
+            counts = np.where(shift[None, :] < 0, U32(0), counts)
+            write(b, counts + addend, b.lane_mask(active, all_active))
+
+        return mbcnt
+    if kind == "swap":
+        first, second = f["vdst"], f["src0"] - VGPR_BASE
+        ops.check_vgpr(first, 1)
+        ops.check_vgpr(second, 1)
+
+        def swap(b: WaveBatch, active: np.ndarray, all_active: bool) -> None:
+            lanes = b.lane_mask(active, all_active)
+            old_first = b.vgpr[first].copy()
+            write_vgpr(b, first, b.vgpr[second].copy(), lanes)
+            write_vgpr(b, second, old_first, lanes)
+
+        return swap
+    del waves
+    return None
+
+
+def _compile_vop3p(ctx: ShaderContext, inst: Instruction, spec: ValuSpec):
+    """Packed 32-bit pairs (GFX90A+ v_pk_*_f32, v_pk_mov_b32): op_sel picks each element's source half."""
+    ops = ctx.operands(inst)
+    f = inst.fields
+    count = len(spec.src_bits)
+    readers = [vector_reader(ops, f[f"src{i}"], 64) for i in range(count)]
+    write = vgpr_writer(ops, f["vdst"], 64)
+    opsel = [f["opsel"] >> i & 1 for i in range(count)]
+    opsel_hi = [(f["opsel_hi"] | f["opsel_hi2"] << 2) >> i & 1 for i in range(count)]
+    neg_lo = [f["neg"] >> i & 1 for i in range(count)]
+    neg_hi = [f["neg_hi"] >> i & 1 for i in range(count)]
+    packed_constant = [not (code < 128 or code >= VGPR_BASE) for code in (f[f"src{i}"] for i in range(count))]
+
+    def half(value, high: int, negate: int, constant: bool):
+        value = np.asarray(value, dtype=U64)
+        part = value if constant else (value >> U64(32) if high else value)
+        part = (part & U64(0xFFFF_FFFF)).astype(U32)
+        return part ^ U32(0x8000_0000) if negate else part
+
+    if spec.kind == "pk_mov":
+
+        def pk_mov(b: WaveBatch, active: np.ndarray, all_active: bool) -> None:
+            a, c = readers[0](b), readers[1](b)
+            low = half(a, opsel[0], 0, packed_constant[0]).astype(U64)
+            high = half(c, opsel[1], 0, packed_constant[1]).astype(U64)
+            write(b, low | (high << U64(32)), b.lane_mask(active, all_active))
+
+        return pk_mov
+    fn = spec.fn
+
+    def packed(b: WaveBatch, active: np.ndarray, all_active: bool) -> None:
+        values = [read(b) for read in readers]
+        low = fn(*[half(v, opsel[i], neg_lo[i], packed_constant[i]) for i, v in enumerate(values)])
+        high = fn(*[half(v, opsel_hi[i], neg_hi[i], packed_constant[i]) for i, v in enumerate(values)])
+        result = np.asarray(low, dtype=U32).astype(U64) | (np.asarray(high, dtype=U32).astype(U64) << U64(32))
+        write(b, result, b.lane_mask(active, all_active))
+
+    return packed
+
+
+def _compile_vopd(ctx: ShaderContext, inst: Instruction):
+    """Dual issue: both halves read their sources before either writes."""
+    ops = ctx.operands(inst)
+    f = inst.fields
+    vdst_x, vdst_y = vopd_destinations(f)
+    halves = []
+    for name, dst, src0, vsrc1 in (
+        (inst.vopd[0], vdst_x, f["src0x"], f["vsrc1x"]),
+        (inst.vopd[1], vdst_y, f["src0y"], f["vsrc1y"]),
+    ):
+        spec = VALU.get(name or "")
+        if spec is None:
+            raise ctx.error(inst, f"unsupported VOPD operation {name}")
+        codes = [src0, VGPR_BASE + vsrc1]
+        if spec.constant_k == "mk":
+            codes = [src0, LITERAL, VGPR_BASE + vsrc1]
+        elif spec.constant_k == "ak":
+            codes = [src0, VGPR_BASE + vsrc1, LITERAL]
+        elif spec.accumulate:
+            codes = [src0, VGPR_BASE + vsrc1, VGPR_BASE + dst]
+        readers = [vector_reader(ops, code) for code in codes[: len(spec.src_bits)]]
+        if spec.mask_in:
+            readers.append(mask_reader(ops, None))
+        halves.append((spec.fn, readers, vgpr_writer(ops, dst, 32)))
+
+    def dual(b: WaveBatch, active: np.ndarray, all_active: bool) -> None:
+        lanes = b.lane_mask(active, all_active)
+        results = [fn(*[read(b) for read in readers]) for fn, readers, _ in halves]
+        for (_, _, write), result in zip(halves, results, strict=True):
+            write(b, result, lanes)
+
+    return dual
+
+
+def compile_vector(ctx: ShaderContext, inst: Instruction) -> Compiled:
+    if inst.format == "VOPD":
+        return _compiled(inst, _compile_vopd(ctx, inst), _cycles(ctx))
+    name = inst.mnemonic or ""
+    if inst.extension is not None:
+        raise ctx.error(inst, f"{inst.extension.upper()} operand forms are not modelled")
+    spec = VALU.get(name)
+    if spec is None:
+        raise ctx.error(inst, f"unsupported vector instruction {name}")
+    if inst.format == "VOP3P":
+        if not spec.kind.startswith("pk_"):
+            raise ctx.error(inst, f"unsupported packed instruction {name}")
+        return _compiled(inst, _compile_vop3p(ctx, inst, spec), _cycles(ctx))
+    if spec.kind != "alu":
+        run = _compile_special(ctx, inst, spec)
+        if run is None:
+            raise ctx.error(inst, f"unsupported vector instruction {name}")
+        return _compiled(inst, run, _cycles(ctx))
+    return _compiled(inst, _execute(_plan_alu(ctx, inst, spec), spec), _cycles(ctx))

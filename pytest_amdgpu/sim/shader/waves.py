@@ -1,0 +1,133 @@
+"""Register state of a batch of waves as numpy arrays: SGPRs (row, wave), VGPRs (wave, lane), EXEC, SCC."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from pytest_amdgpu.sim.shader.operands import EXEC_LO, VCC_LO
+
+# Scalar rows 0..127 are the operand codes themselves; extra rows follow for state with no operand code.
+DISCARD_ROW = 128  # writes to null land here
+FLAT_SCRATCH_ROW = 129  # GFX10+: the FLAT_SCRATCH base (lo, hi), reachable only through s_setreg/s_getreg
+HWREG_MODE_ROW = 131
+SCALAR_ROWS = 132
+
+
+def lanes_from_words(words: np.ndarray) -> np.ndarray:
+    """(W, n) uint32 mask words -> (W, 32n) bool, lane i = bit i."""
+    packed = np.ascontiguousarray(words, dtype=np.uint32).view(np.uint8)
+    return np.unpackbits(packed, axis=1, bitorder="little").view(np.bool_)
+
+
+def words_from_lanes(lanes: np.ndarray) -> np.ndarray:
+    """(W, L) bool -> (W, L/32) uint32 mask words."""
+    packed = np.packbits(np.ascontiguousarray(lanes), axis=1, bitorder="little")
+    return packed.view(np.uint32)
+
+
+class WaveBatch:
+    """The waves of a group of workgroups, executed together: every array has a wave dimension W."""
+
+    def __init__(self, n_waves: int, lanes: int, n_vgprs: int, n_workgroups: int, lds_bytes: int) -> None:
+        self.n_waves = n_waves
+        self.lanes = lanes
+        self.mask_dwords = lanes // 32
+        self.n_vgprs = n_vgprs
+        self.sgpr = np.zeros((SCALAR_ROWS, n_waves), dtype=np.uint32)
+        # one (W, L) array per VGPR: a full-width result can replace a row without copying it
+        self.vgpr = [np.zeros((n_waves, lanes), dtype=np.uint32) for _ in range(n_vgprs)]
+        self.scc = np.zeros(n_waves, dtype=np.bool_)
+        self.pc = np.zeros(n_waves, dtype=np.int64)
+        self.done = np.zeros(n_waves, dtype=np.bool_)
+        self.blocked = np.zeros(n_waves, dtype=np.bool_)  # waiting at a barrier
+        self.barrier_signals = np.zeros(n_waves, dtype=np.int64)
+        self.executed = np.zeros(n_waves, dtype=np.int64)
+        self.workgroup = np.zeros(n_waves, dtype=np.int64)  # index of the wave's workgroup within the batch
+        self.n_workgroups = n_workgroups
+        self.lds_bytes = lds_bytes
+        # +16 spare bytes so that a 16-byte access at the last valid address never needs a special case
+        self.lds = np.zeros(n_workgroups * lds_bytes + 16, dtype=np.uint8)
+        self.scratch_base = np.zeros(n_waves, dtype=np.uint64)  # per-wave scratch backing address
+        self._exec_lanes: np.ndarray | None = None
+        self._exec_full = False
+
+    def reset(self) -> None:
+        """Ready for the next batch of the same shape. VGPRs keep what the last batch left in them: like
+        hardware, a wave finds its VGPRs (other than the work-item ids) holding whatever was there."""
+        self.sgpr.fill(0)
+        for array in (self.scc, self.done, self.blocked):
+            array.fill(False)
+        for array in (self.pc, self.barrier_signals, self.executed, self.workgroup):
+            array.fill(0)
+        self.lds.fill(0)
+        self.scratch_base.fill(0)
+        self._exec_lanes = None
+
+    def set_vgpr_row(self, index: int, values: np.ndarray) -> None:
+        """Write a whole VGPR: adopt `values` when it is a fresh (W, L) uint32 array, else copy it in."""
+        current = self.vgpr[index]
+        if (
+            values.dtype == np.uint32
+            and values.shape == current.shape
+            and values.flags.owndata
+            and values.flags.c_contiguous
+            and not any(values is row for row in self.vgpr)
+        ):
+            self.vgpr[index] = values
+        else:
+            current[...] = values
+
+    # --- EXEC -------------------------------------------------------------------------------------------
+    def exec_lanes(self) -> np.ndarray:
+        """(W, L) bool view of EXEC, rebuilt only after EXEC was written."""
+        if self._exec_lanes is None:
+            self._exec_lanes = self.mask_lanes(EXEC_LO)
+            self._exec_full = bool(self._exec_lanes.all())
+        return self._exec_lanes
+
+    def lane_mask(self, active: np.ndarray, all_active: bool) -> np.ndarray | None:
+        """Lanes an instruction executes on: EXEC and the wave being active; None means every lane."""
+        lanes = self.exec_lanes()
+        if all_active:
+            return None if self._exec_full else lanes
+        return lanes & active[:, None]
+
+    def exec_changed(self) -> None:
+        self._exec_lanes = None
+
+    # --- lane masks kept in SGPRs (VCC, EXEC, s[n:n+1]) ---------------------------------------------------
+    def mask_words(self, row: int) -> np.ndarray:
+        return np.stack([self.sgpr[row + i] for i in range(self.mask_dwords)], axis=1)
+
+    def mask_lanes(self, row: int) -> np.ndarray:
+        return lanes_from_words(self.mask_words(row))
+
+    def write_mask_lanes(
+        self,
+        row: int,
+        lanes: np.ndarray,
+        active: np.ndarray | None,
+        all_active: bool,
+        rows: np.ndarray | None = None,
+    ) -> None:
+        """Store a lane mask into SGPR row(s); with `rows`, `lanes` is (R, L) for those waves only."""
+        words = words_from_lanes(lanes)
+        for i in range(self.mask_dwords):
+            if rows is None:
+                self.write_sgpr(row + i, words[:, i], active, all_active)
+            else:
+                self.sgpr[row + i, rows] = words[:, i]
+        if rows is not None and row in (EXEC_LO, EXEC_LO + 1):
+            self._exec_lanes = None
+
+    # --- scalar writes --------------------------------------------------------------------------------------
+    def write_sgpr(self, row: int, values: np.ndarray | int, active: np.ndarray, all_active: bool) -> None:
+        if all_active:
+            self.sgpr[row] = values
+        else:
+            np.copyto(self.sgpr[row], values, where=active, casting="unsafe")
+        if row in (EXEC_LO, EXEC_LO + 1):
+            self._exec_lanes = None
+
+    def vcc_lanes(self) -> np.ndarray:
+        return self.mask_lanes(VCC_LO)
