@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ctypes
+import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -10,6 +11,7 @@ from pytest_amdgpu import families
 from pytest_amdgpu.driver.buffer import DOMAINS, Buffer, domain_flags
 from pytest_amdgpu.driver.events import MemoryFault
 from pytest_amdgpu.driver.process import Apertures, KfdProcess
+from pytest_amdgpu.driver.program import Program, Upload, read_code_object, upload
 from pytest_amdgpu.driver.queues import ComputeQueue, Queue, SdmaQueue
 from pytest_amdgpu.driver.semaphore import TimelineSemaphore
 from pytest_amdgpu.errors import AmdgpuError, ConfigurationError, DeviceError, LeakError, ResourceClosedError
@@ -28,6 +30,8 @@ from pytest_amdgpu.kfd.transport import (
     MappedRegion,
 )
 from pytest_amdgpu.topology import Node
+
+SCRATCH_MIN_BYTES = 16 << 20  # scratch backing allocated at least this big (sparse until touched)
 
 # Queues a KFD process may create; the doorbell slice holds one doorbell per queue (kfd_priv.h).
 KFD_MAX_NUM_OF_QUEUES_PER_PROCESS = 1024
@@ -69,6 +73,8 @@ class Device:
         self._buffers: dict[int, Buffer] = {}
         self._queues: dict[int, Queue] = {}
         self._semaphores: dict[int, TimelineSemaphore] = {}
+        self._uploads: dict[str, Upload] = {}
+        self._scratch: Buffer | None = None
         self._doorbells: Buffer | None = None
         self.closed = False
         # Armed for the device's life: the kernel reports GPU page faults through memory events.
@@ -307,6 +313,39 @@ class Device:
     def live_semaphores(self) -> list[TimelineSemaphore]:
         return list(self._semaphores.values())
 
+    # -- programs ------------------------------------------------------------------------------------
+
+    def load_program(self, source: bytes | str | os.PathLike[str], kernel: str) -> Program:
+        """An HSA code object (bytes or a path) checked against this GPU, uploaded once; `kernel` chosen."""
+        self._check_open()
+        return Program(self, upload(self, read_code_object(source), self._uploads), kernel)
+
+    def bundled_program(self, kernel: str) -> Program:
+        """One of the bundled kernels (pytest_amdgpu/kernels) built for this GPU's target."""
+        from pytest_amdgpu.kernels import code_object_path
+
+        return self.load_program(code_object_path(self.gfx), kernel)
+
+    def scratch(self, min_bytes: int) -> Buffer:
+        """This process's scratch backing memory on this GPU (SET_SCRATCH_BACKING_VA), grown on demand."""
+        self._check_open()
+        if self._scratch is None or self._scratch.size < min_bytes:
+            for queue in self.live_queues:
+                queue.wait_idle()  # no dispatch may still use the old backing
+            size = max(min_bytes, SCRATCH_MIN_BYTES)
+            new = self.alloc(size, "vram")
+            new.owner = self
+            try:
+                args = abi.kfd_ioctl_set_scratch_backing_va_args(va_addr=new.gpu_addr, gpu_id=self.gpu_id)
+                self.process.ioctl(abi.AMDKFD_IOC_SET_SCRATCH_BACKING_VA, args)
+            except BaseException:
+                new.free()
+                raise
+            if self._scratch is not None:
+                self._scratch.free()
+            self._scratch = new
+        return self._scratch
+
     def register_queue(self, queue: Queue) -> None:
         self._queues[id(queue)] = queue
 
@@ -446,7 +485,15 @@ class Device:
                 resource.close() if isinstance(resource, TimelineSemaphore) else resource.destroy()
             except AmdgpuError as exc:
                 errors.append(exc)
-        leaked = self.live_buffers
+        for owned in [uploaded.buffer for uploaded in self._uploads.values()] + [self._scratch]:
+            if owned is not None and not owned.freed:
+                try:
+                    owned.free()
+                except AmdgpuError as exc:
+                    errors.append(exc)
+        self._uploads.clear()
+        self._scratch = None
+        leaked = [buffer for buffer in self.live_buffers if buffer.owner is None]
         if self._doorbells is not None:
             try:
                 self._release(self._doorbells)

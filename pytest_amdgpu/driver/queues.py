@@ -5,13 +5,14 @@ from __future__ import annotations
 import abc
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from pytest_amdgpu import families
 from pytest_amdgpu.driver.buffer import Buffer
+from pytest_amdgpu.driver.dispatch import KernargRing, build_dispatch
 from pytest_amdgpu.driver.ring import Ring
 from pytest_amdgpu.driver.semaphore import TimelineSemaphore
 from pytest_amdgpu.errors import (
@@ -28,6 +29,7 @@ from pytest_amdgpu.packets.layout import PacketDecodeError
 if TYPE_CHECKING:
     from pytest_amdgpu.driver.device import Device
     from pytest_amdgpu.driver.events import Event, MemoryFault
+    from pytest_amdgpu.driver.program import Program
 
 DEFAULT_RING_BYTES = 64 * 1024
 DEFAULT_TIMEOUT_S = 10.0
@@ -371,6 +373,8 @@ class ComputeQueue(Queue):
 
     def __init__(self, device: Device, **options: object) -> None:
         self.dialect = pm4.dialect(device.target)
+        self._kernargs: KernargRing | None = None
+        self.dispatch_count = 0
         self._release_mem = pm4.layout(self.dialect, "RELEASE_MEM")
         self._flush = RELEASE_FLUSH_FIELDS[self.dialect]
         super().__init__(device, **options)  # type: ignore[arg-type]
@@ -482,6 +486,28 @@ class ComputeQueue(Queue):
         if semaphore.closed:
             raise ResourceClosedError(f"{semaphore!r} is closed")
         self.device.process.events.map_page_on(self.device)
+
+    def kernarg_ring(self) -> KernargRing:
+        """The queue's kernel-argument memory, reused round-robin (made on the first dispatch)."""
+        if self._kernargs is None:
+            self._kernargs = KernargRing(self)
+        return self._kernargs
+
+    def dispatch(
+        self,
+        program: Program,
+        grid: int | Sequence[int],
+        block: int | Sequence[int],
+        args: Sequence[object] = (),
+        lds_bytes: int = 0,
+    ) -> ComputeQueue:
+        """Launch `program`: `grid` workgroups per dimension of `block` work-items, `args` per its metadata.
+
+        `lds_bytes` is dynamic LDS on top of the kernel's static LDS.
+        """
+        self._check()
+        self.emit(build_dispatch(self, program, grid, block, args, lds_bytes))
+        return self
 
 
 class SdmaQueue(Queue):

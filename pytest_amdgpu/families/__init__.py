@@ -90,6 +90,8 @@ class GpuTarget:
     needs_pci_atomics: bool
     cwsr: CwsrRules
     examples: tuple[str, ...]  # products built on this target
+    # COMPUTE_PGM_RSRC2.LDS_SIZE unit: 128 dwords, 320 on gfx950 (AMDGPUUsage compute_pgm_rsrc2 table)
+    lds_granule_bytes: int = 128 * 4
 
     @property
     def gc_ip_version(self) -> IpVersion:

@@ -98,16 +98,19 @@ TARGETS: tuple[GpuTarget, ...] = (
         lds_size_kib_default=64,
         examples=("AMD Instinct MI300X", "AMD Instinct MI300A", "AMD Instinct MI325X"),
     ),
-    _target(
-        name="gfx950",
-        family="cdna4",
-        gfx_target_version=90500,
-        ip_variants=(IpVariant(gc=(9, 5, 0), sdma=(4, 4, 4)),),
-        event_interrupt_class="event_interrupt_class_v9_4_3",
-        cwsr=_CWSR_GFX950,
-        llvm_min_version=20,
-        num_xcc_default=8,  # MI350X / MI355X in SPX mode
-        lds_size_kib_default=160,
-        examples=("AMD Instinct MI350X", "AMD Instinct MI355X"),
+    replace(
+        _target(
+            name="gfx950",
+            family="cdna4",
+            gfx_target_version=90500,
+            ip_variants=(IpVariant(gc=(9, 5, 0), sdma=(4, 4, 4)),),
+            event_interrupt_class="event_interrupt_class_v9_4_3",
+            cwsr=_CWSR_GFX950,
+            llvm_min_version=20,
+            num_xcc_default=8,  # MI350X / MI355X in SPX mode
+            lds_size_kib_default=160,
+            examples=("AMD Instinct MI350X", "AMD Instinct MI355X"),
+        ),
+        lds_granule_bytes=320 * 4,  # the 160 KiB LDS is allocated in 320-dword granules
     ),
 )

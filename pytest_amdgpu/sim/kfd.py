@@ -19,6 +19,7 @@ from pytest_amdgpu.packets import pm4
 from pytest_amdgpu.packets import sdma as sdma_packets
 from pytest_amdgpu.sim.engines import EngineHooks, Executor, GpuEngines
 from pytest_amdgpu.sim.engines.cp import CommandProcessor
+from pytest_amdgpu.sim.engines.dispatcher import ShaderDispatcher
 from pytest_amdgpu.sim.engines.sdma import SdmaEngine
 from pytest_amdgpu.sim.events import EventError, SimEvents, page_bytes_of
 from pytest_amdgpu.sim.memory import (
@@ -197,7 +198,7 @@ class SimKfd:
         self._drm_offsets: dict[int, SimBo] = {}
         self._next_drm_page = 0x10_0000  # DRM_FILE_PAGE_OFFSET_START-like base for BO mmap offsets
         self.engines: dict[int, GpuEngines] = {}
-        self.executor_factory: Callable[[GpuEngines, SimDevice], dict[str, Executor]] = default_executors
+        self.executor_factory: Callable[[GpuEngines, SimDevice], dict[str, Executor]] = self.default_executors
         self.queue_errors: list[tuple[SimQueue, str]] = []
         self.gpu_faults: list[tuple[int, int, bool]] = []
         self._handlers: dict[int, Callable[[SimProcess, ctypes.Structure], None]] = {
@@ -896,21 +897,25 @@ class SimKfd:
                 raise KernelError(exc.errno, exc.rule) from None
         raise KernelError(errno.EINVAL, f"KFD mmap offset {offset:#x} names nothing the simulator maps yet")
 
+    def default_executors(self, engines: GpuEngines, device: SimDevice) -> dict[str, Executor]:
+        """The engines a simulated GPU has: a command processor (with its shader core) and SDMA engines."""
+        target = families.get_target(device.node.properties.get("gfx_target_version", 0))
+        engine = SdmaEngine(engines, sdma_packets.generation(target))
+
+        def scratch_base() -> int:
+            return self.process.pdds[device.gpu_id].scratch_backing_va if self.process else 0
+
+        dispatcher = ShaderDispatcher(device.node, scratch_base)
+        return {
+            "compute": CommandProcessor(engines, pm4.dialect(target), dispatcher),
+            "sdma": engine,
+            "sdma_xgmi": engine,
+        }
+
     def _cpu_store(self, offset: int, size: int) -> None:
         """The CPU wrote GPU-visible memory: a queue blocked on a wait may run now."""
         if any(engines.has_blocked() for engines in self.engines.values()):
             self.pump()
-
-
-def default_executors(engines: GpuEngines, device: SimDevice) -> dict[str, Executor]:
-    """The engines a simulated GPU has: a command processor for compute queues, SDMA for the others."""
-    target = families.get_target(device.node.properties.get("gfx_target_version", 0))
-    engine = SdmaEngine(engines, sdma_packets.generation(target))
-    return {
-        "compute": CommandProcessor(engines, pm4.dialect(target)),
-        "sdma": engine,
-        "sdma_xgmi": engine,
-    }
 
 
 def _fd_is_open(fd: int) -> bool:

@@ -1,0 +1,59 @@
+"""DISPATCH_DIRECT in the simulated CP: latch the SH registers the driver set and run the shader core."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from pytest_amdgpu import families
+from pytest_amdgpu.packets import registers
+from pytest_amdgpu.packets.layout import Packet
+from pytest_amdgpu.sim.engines import EngineError, QueueRuntime
+from pytest_amdgpu.sim.shader import DispatchState, ShaderError, run_dispatch
+from pytest_amdgpu.topology import Node
+
+USER_DATA_REGISTERS = 16
+CYCLES_PER_TICK = 4  # shader-core cycles to one tick of the 100 MHz GPU clock the CP reports
+
+
+class ShaderDispatcher:
+    """Turns the CP's latched register state into a DispatchState for one node's shader core."""
+
+    def __init__(self, node: Node, scratch_base: Callable[[], int]) -> None:
+        self.target = families.get_target(node.properties.get("gfx_target_version", 0))
+        self.registers = registers.compute_registers(self.target)
+        self.lds_limit_bytes = node.properties.get("lds_size_in_kb", 64) * 1024
+        self.scratch_base = scratch_base
+
+    def _read(self, runtime: QueueRuntime, name: str, index: int = 0) -> int:
+        return runtime.registers.get(self.registers[name].offset + index, 0)
+
+    def __call__(self, runtime: QueueRuntime, packet: Packet) -> int:
+        fields = packet.fields
+        initiator = fields["dispatch_initiator"]
+        initiator_fields = self.registers.COMPUTE_DISPATCH_INITIATOR.decode(initiator)
+        wave32 = bool(initiator_fields.get("CS_W32_EN", 0)) and 32 in self.target.supported_wave_sizes
+        pgm_addr = (self._read(runtime, "COMPUTE_PGM_HI") << 32 | self._read(runtime, "COMPUTE_PGM_LO")) << 8
+        state = DispatchState(
+            gfx_target=self.target.name,
+            isa_family=self.target.isa_family,
+            pgm_addr=pgm_addr,
+            rsrc1=self._read(runtime, "COMPUTE_PGM_RSRC1"),
+            rsrc2=self._read(runtime, "COMPUTE_PGM_RSRC2"),
+            rsrc3=self._read(runtime, "COMPUTE_PGM_RSRC3"),
+            user_data=[self._read(runtime, "COMPUTE_USER_DATA_0", i) for i in range(USER_DATA_REGISTERS)],
+            grid_workgroups=(fields["dim_x"], fields["dim_y"], fields["dim_z"]),
+            workgroup_size=tuple(  # type: ignore[arg-type]
+                self._read(runtime, name) & 0xFFFF
+                for name in ("COMPUTE_NUM_THREAD_X", "COMPUTE_NUM_THREAD_Y", "COMPUTE_NUM_THREAD_Z")
+            ),
+            wave_size=32 if wave32 else 64,
+            dispatch_initiator=initiator,
+            scratch_base=self.scratch_base(),
+            tmpring_size=self._read(runtime, "COMPUTE_TMPRING_SIZE"),
+            lds_limit_bytes=self.lds_limit_bytes,
+        )
+        try:
+            stats = run_dispatch(state, runtime.memory)
+        except ShaderError as error:
+            raise EngineError(f"compute queue {runtime.queue.queue_id}: dispatch stopped: {error}") from None
+        return max(stats.cycles // CYCLES_PER_TICK, 1)
