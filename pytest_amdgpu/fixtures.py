@@ -8,6 +8,7 @@ from typing import Protocol
 import pytest
 
 from pytest_amdgpu.driver import Buffer, Device
+from pytest_amdgpu.driver.program import Program
 from pytest_amdgpu.driver.queues import ComputeQueue, Queue, SdmaQueue
 from pytest_amdgpu.driver.semaphore import TimelineSemaphore
 from pytest_amdgpu.errors import AmdgpuError, QueueTimeoutError
@@ -138,3 +139,20 @@ def timeline_semaphore(request: pytest.FixtureRequest) -> Iterator[TimelineSemap
             errors.append(exc)
     if errors:
         raise errors[0]
+
+
+class KernelFactory(Protocol):
+    """kernel(name, device=None) -> Program: a bundled kernel built for the GPU's target."""
+
+    def __call__(self, name: str, *, device: Device | None = None) -> Program: ...
+
+
+@pytest.fixture
+def kernel(request: pytest.FixtureRequest) -> KernelFactory:
+    """Factory: kernel("vector_add") is the bundled program for the test's GPU (uploaded once per device)."""
+    default_device = device_for_test(request)
+
+    def load(name: str, *, device: Device | None = None) -> Program:
+        return (device or default_device).bundled_program(name)
+
+    return load
