@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import operator
 from array import array
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -534,3 +534,29 @@ def check_offset(engine: str, offset: object, length: int) -> int:
     if not 0 <= offset < length:
         raise PacketDecodeError(engine, offset, None, f"offset is outside the stream of {length} dwords")
     return offset
+
+
+def decode_range(
+    engine: str,
+    dwords: Sequence[int],
+    decode: Callable[[Sequence[int], int], Packet],
+    start: int = 0,
+    end: int | None = None,
+) -> list[Packet]:
+    """Every packet `decode` finds from dword `start` up to `end` (default: the end), in order."""
+    length = stream_length(engine, dwords)
+    stop = length if end is None else min(end, length)
+    packets = []
+    offset = start
+    while offset < stop:
+        packet = decode(dwords, offset)
+        if offset + packet.size_dwords > stop:
+            raise PacketDecodeError(
+                engine,
+                offset,
+                packet.dwords[0],
+                f"{packet.name} runs past the end of the range at dword {stop}",
+            )
+        packets.append(packet)
+        offset += packet.size_dwords
+    return packets

@@ -31,6 +31,7 @@ from pytest_amdgpu.packets.layout import (
     check_dwords,
     check_header,
     check_offset,
+    decode_range,
     stream_length,
 )
 
@@ -705,19 +706,6 @@ def decode_stream(
     strict: bool = False,
 ) -> list[Packet]:
     """Every packet from ``start`` up to ``end`` (default: the end of the stream), in order."""
-    length = stream_length(ENGINE, dwords)
-    stop = length if end is None else min(end, length)
-    packets = []
-    offset = start
-    while offset < stop:
-        packet = decode(dwords, offset, flavour, strict=strict)
-        if offset + packet.size_dwords > stop:
-            raise PacketDecodeError(
-                ENGINE,
-                offset,
-                packet.dwords[0],
-                f"{packet.name} runs past the end of the range at dword {stop}",
-            )
-        packets.append(packet)
-        offset += packet.size_dwords
-    return packets
+    return decode_range(
+        ENGINE, dwords, lambda words, offset: decode(words, offset, flavour, strict=strict), start, end
+    )

@@ -6,8 +6,8 @@ SET_SH_REG takes ``offset - 0x2C00``. Names are spelled as Mesa's sid.h and the 
 Sources (facts only): the kernel's ``gc_9_4_3_offset.h`` / ``gc_9_4_3_sh_mask.h`` (the gfx9 row: gfx942; the
 gfx90a and gfx950 rows are assumed to match), PAL's ``gfx9_plus_merged_offset.h`` /
 ``gfx9_plus_merged_registers.h`` (gfx10.3), the kernel's ``gc_11_0_0_*.h`` and ``gc_12_0_0_*.h`` (gfx11,
-gfx12; gc_11_0_3 and gc_11_5_0 match them for every register here, and gc_11_0_3 also lists RSRC1's
-DEBUG_MODE and CDBG_USER, which gc_11_0_0 leaves out), and Mesa's ac_gpu_info.c for the scratch
+gfx12; gc_11_0_3 and gc_11_5_0 agree on every register here, except that gc_11_0_3 and PAL also list
+RSRC1's DEBUG_MODE and CDBG_USER, which the table keeps), and Mesa's ac_gpu_info.c for the scratch
 WAVESIZE granularity (1 KiB before gfx11, 256 bytes from gfx11 on).
 """
 

@@ -32,6 +32,7 @@ from pytest_amdgpu.packets.layout import (
     check_dwords,
     check_header,
     check_offset,
+    decode_range,
     stream_length,
 )
 
@@ -119,48 +120,53 @@ class SdmaLimits:
         return 1 << self.fill_count_bits
 
 
+_WRITE_MAX_DWORDS = 1 << 20  # WRITE_LINEAR DW_3 count, 20 bits, holds dwords - 1 (every generation)
+_NOP_MAX_PAYLOAD = 0x3FFF  # NOP HEADER count, 14 bits (every generation)
 _LIMITS = {
     4: SdmaLimits(
-        4,
-        22,
-        0x3FFF00,
-        22,
-        0x3FFFFC,
-        1 << 20,
-        0x3FFF,
-        "vega10_sdma_pkt_open.h COUNT masks 0x3FFFFF; sid.h SDMA_V2_0_COPY_MAX_BYTES (below 5.2); "
+        generation=4,
+        copy_count_bits=22,
+        copy_chunk_bytes=0x3FFF00,
+        fill_count_bits=22,
+        fill_chunk_bytes=0x3FFFFC,
+        write_max_dwords=_WRITE_MAX_DWORDS,
+        nop_max_payload_dwords=_NOP_MAX_PAYLOAD,
+        source="vega10_sdma_pkt_open.h COUNT masks 0x3FFFFF; sid.h SDMA_V2_0_COPY_MAX_BYTES (below 5.2); "
         "ac_cmdbuf_sdma.c fill max BITFIELD64_MASK(22) & ~3",
     ),
     5: SdmaLimits(
-        5,
-        30,
-        0x3FFFFF00,
-        22,
-        0x3FFFFC,
-        1 << 20,
-        0x3FFF,
-        "sid.h SDMA_V5_2_COPY_MAX_BYTES 0x3fffff00 (every SDMA 5 part in the registry is 5.2); "
+        generation=5,
+        copy_count_bits=30,
+        copy_chunk_bytes=0x3FFFFF00,
+        fill_count_bits=22,
+        fill_chunk_bytes=0x3FFFFC,
+        write_max_dwords=_WRITE_MAX_DWORDS,
+        nop_max_payload_dwords=_NOP_MAX_PAYLOAD,
+        source="sid.h SDMA_V5_2_COPY_MAX_BYTES 0x3fffff00 (every SDMA 5 part in the registry is 5.2; the "
+        "kernel's navi10_sdma_pkt_open.h, written for 5.0, masks the copy count to 22 bits); "
         "navi10_sdma_pkt_open.h CONSTANT_FILL count 0x3FFFFF; ac_cmdbuf_sdma.c fill 22 bits below SDMA 6",
     ),
     6: SdmaLimits(
-        6,
-        30,
-        0x3FFFFF00,
-        30,
-        0x3FFFFFFC,
-        1 << 20,
-        0x3FFF,
-        "sdma_v6_0_0_pkt_open.h COUNT masks 0x3FFFFFFF; sid.h SDMA_V5_2_COPY_MAX_BYTES; ac_cmdbuf_sdma.c",
+        generation=6,
+        copy_count_bits=30,
+        copy_chunk_bytes=0x3FFFFF00,
+        fill_count_bits=30,
+        fill_chunk_bytes=0x3FFFFFFC,
+        write_max_dwords=_WRITE_MAX_DWORDS,
+        nop_max_payload_dwords=_NOP_MAX_PAYLOAD,
+        source="sdma_v6_0_0_pkt_open.h COUNT masks 0x3FFFFFFF; sid.h SDMA_V5_2_COPY_MAX_BYTES; "
+        "ac_cmdbuf_sdma.c fill 30 bits from SDMA 6",
     ),
     7: SdmaLimits(
-        7,
-        30,
-        0x3FFFFF00,
-        30,
-        0x3FFFFFFC,
-        1 << 20,
-        0x3FFF,
-        "sdma_v6_0_0_pkt_open.h (sdma_v7_0.c uses it); sid.h SDMA_V5_2_COPY_MAX_BYTES; ac_cmdbuf_sdma.c",
+        generation=7,
+        copy_count_bits=30,
+        copy_chunk_bytes=0x3FFFFF00,
+        fill_count_bits=30,
+        fill_chunk_bytes=0x3FFFFFFC,
+        write_max_dwords=_WRITE_MAX_DWORDS,
+        nop_max_payload_dwords=_NOP_MAX_PAYLOAD,
+        source="sdma_v6_0_0_pkt_open.h (sdma_v7_0.c uses it); sid.h SDMA_V5_2_COPY_MAX_BYTES; "
+        "ac_cmdbuf_sdma.c fill 30 bits from SDMA 6",
     ),
 }
 GENERATIONS = tuple(_LIMITS)
@@ -212,7 +218,7 @@ def _nop(source: str) -> PacketLayout:
         SDMA_OP_NOP,
         0,
         1,
-        array=Array("payload", 1, 0, 0x3FFF, count=(0, 16, 14), doc="dwords the engine skips"),
+        array=Array("payload", 1, 0, _NOP_MAX_PAYLOAD, count=(0, 16, 14), doc="dwords the engine skips"),
         source=source,
     )
 
@@ -264,7 +270,7 @@ def _write_linear(generation: int, source: str) -> PacketLayout:
         SDMA_SUBOP_WRITE_LINEAR,
         4,
         tuple(items),
-        array=Array("data", 4, 1, 1 << 20, count=(3, 0, 20), count_bias=1),
+        array=Array("data", 4, 1, _WRITE_MAX_DWORDS, count=(3, 0, 20), count_bias=1),
         source=source,
     )
 
@@ -626,19 +632,6 @@ def decode_stream(
     strict: bool = False,
 ) -> list[Packet]:
     """Every packet from ``start`` up to ``end`` (default: the end of the stream), in order."""
-    length = stream_length(ENGINE, dwords)
-    stop = length if end is None else min(end, length)
-    packets = []
-    offset = start
-    while offset < stop:
-        packet = decode(dwords, offset, target, strict=strict)
-        if offset + packet.size_dwords > stop:
-            raise PacketDecodeError(
-                ENGINE,
-                offset,
-                packet.dwords[0],
-                f"{packet.name} runs past the end of the range at dword {stop}",
-            )
-        packets.append(packet)
-        offset += packet.size_dwords
-    return packets
+    return decode_range(
+        ENGINE, dwords, lambda words, offset: decode(words, offset, target, strict=strict), start, end
+    )

@@ -9,7 +9,7 @@ import numpy as np
 from pytest_amdgpu.packets import pm4
 from pytest_amdgpu.packets.layout import Packet
 from pytest_amdgpu.sim.engines import EngineError, GpuEngines, QueueRuntime, StepResult
-from pytest_amdgpu.sim.engines.stream import consume, enter_ib, next_packet
+from pytest_amdgpu.sim.engines.stream import PacketEngine, consume
 
 COMPARE: dict[int, Callable[[int, int], bool]] = {
     pm4.WAIT_REG_MEM_FUNCTION_ALWAYS: lambda value, reference: True,
@@ -25,58 +25,34 @@ PACKET_TICKS = 4  # simulated GPU clock ticks a packet costs at least
 CP_INTERRUPT_ID_BITS = 32  # the end-of-pipe interrupt carries the whole context id
 
 
-class CommandProcessor:
+class CommandProcessor(PacketEngine):
     """Executes one PM4 packet per step; waits block the queue instead of spinning."""
 
+    engine = "compute"
+    packet_ticks = PACKET_TICKS
+
     def __init__(self, engines: GpuEngines, dialect: str, dispatcher: Callable | None = None) -> None:
-        self.engines = engines
+        super().__init__(engines, lambda words, offset: pm4.decode(words, offset, dialect))
         self.dialect = dialect
         self.dispatcher = dispatcher
-        self._decode = lambda words, offset: pm4.decode(words, offset, dialect)
-        self._handlers: dict[str, Callable[[QueueRuntime, Packet, bool], str]] = {
-            "NOP": self._skip,
-            "PACKET2": self._skip,
-            "ACQUIRE_MEM": self._skip,
-            "EVENT_WRITE": self._skip,
-            "WRITE_DATA": self._write_data,
-            "COPY_DATA": self._copy_data,
-            "WAIT_REG_MEM": self._wait_reg_mem,
-            "WAIT_REG_MEM64": self._wait_reg_mem,
-            "RELEASE_MEM": self._release_mem,
-            "SET_SH_REG": self._set_reg,
-            "SET_UCONFIG_REG": self._set_reg,
-            "INDIRECT_BUFFER": self._indirect_buffer,
-            "DISPATCH_DIRECT": self._dispatch_direct,
-        }
-
-    def describe(self, runtime: QueueRuntime) -> str:
-        current = next_packet(runtime, self._decode, "compute")
-        if current is None:
-            return f"compute queue {runtime.queue.queue_id} (no complete packet at the read pointer)"
-        packet, from_ib = current
-        where = "an indirect buffer" if from_ib else f"ring byte {runtime.read_bytes % runtime.ring_bytes:#x}"
-        return f"{packet.name} at {where} of compute queue {runtime.queue.queue_id}"
-
-    def step(self, runtime: QueueRuntime) -> str:
-        current = next_packet(runtime, self._decode, "compute")
-        if current is None:
-            return StepResult.IDLE
-        packet, from_ib = current
-        handler = self._handlers.get(packet.name)
-        if handler is None:
-            raise EngineError(
-                f"compute queue {runtime.queue.queue_id}: {packet.name} is not executed by the CP"
-            )
-        result = handler(runtime, packet, from_ib)
-        if result == StepResult.EXECUTED:
-            self.engines.advance_clock(PACKET_TICKS)
-        return result
+        self._handlers.update(
+            {
+                "NOP": self._skip,
+                "PACKET2": self._skip,
+                "ACQUIRE_MEM": self._skip,
+                "EVENT_WRITE": self._skip,
+                "WRITE_DATA": self._write_data,
+                "COPY_DATA": self._copy_data,
+                "WAIT_REG_MEM": self._wait_reg_mem,
+                "WAIT_REG_MEM64": self._wait_reg_mem,
+                "RELEASE_MEM": self._release_mem,
+                "SET_SH_REG": self._set_reg,
+                "SET_UCONFIG_REG": self._set_reg,
+                "DISPATCH_DIRECT": self._dispatch_direct,
+            }
+        )
 
     # -- packets -------------------------------------------------------------------------------------
-
-    def _skip(self, runtime: QueueRuntime, packet: Packet, from_ib: bool) -> str:
-        consume(runtime, packet, from_ib)
-        return StepResult.EXECUTED
 
     def _write_data(self, runtime: QueueRuntime, packet: Packet, from_ib: bool) -> str:
         fields = packet.fields
@@ -158,11 +134,6 @@ class CommandProcessor:
         for index, value in enumerate(fields["values"]):
             runtime.registers[base + fields["reg_offset"] + index] = int(value)
         consume(runtime, packet, from_ib)
-        return StepResult.EXECUTED
-
-    def _indirect_buffer(self, runtime: QueueRuntime, packet: Packet, from_ib: bool) -> str:
-        fields = packet.fields
-        enter_ib(runtime, packet, fields["ib_base"], fields["ib_size"], from_ib)
         return StepResult.EXECUTED
 
     def _dispatch_direct(self, runtime: QueueRuntime, packet: Packet, from_ib: bool) -> str:

@@ -10,7 +10,7 @@ from pytest_amdgpu.packets import sdma
 from pytest_amdgpu.packets.layout import Packet
 from pytest_amdgpu.sim.engines import EngineError, GpuEngines, QueueRuntime, StepResult
 from pytest_amdgpu.sim.engines.cp import COMPARE, COMPARE_TEXT
-from pytest_amdgpu.sim.engines.stream import consume, enter_ib, next_packet
+from pytest_amdgpu.sim.engines.stream import PacketEngine, consume
 from pytest_amdgpu.sim.memory import GpuFaultError, GpuMemory
 
 SDMA_INTERRUPT_ID_BITS = 28  # the SDMA trap interrupt carries 28 bits of context
@@ -53,56 +53,30 @@ def _copy(memory: GpuMemory, src: int, dst: int, size: int) -> None:
         memory.write(dst, np.array(source, copy=True))
 
 
-class SdmaEngine:
+class SdmaEngine(PacketEngine):
     """Executes SDMA packets of one generation, one per step."""
 
+    engine = "SDMA"
+    packet_ticks = PACKET_TICKS
+
     def __init__(self, engines: GpuEngines, generation: int) -> None:
-        self.engines = engines
+        super().__init__(engines, lambda words, offset: sdma.decode(words, offset, generation))
         self.generation = generation
-        self._decode = lambda words, offset: sdma.decode(words, offset, generation)
-        self._handlers: dict[str, Callable[[QueueRuntime, Packet, bool], str]] = {
-            "NOP": self._skip,
-            "TIMESTAMP_SET": self._skip,
-            "COPY_LINEAR": self._copy_linear,
-            "WRITE_LINEAR": self._write_linear,
-            "CONSTANT_FILL": self._constant_fill,
-            "FENCE": self._fence,
-            "TRAP": self._trap,
-            "POLL_REGMEM": self._poll_regmem,
-            "TIMESTAMP_GET": self._timestamp,
-            "TIMESTAMP_GET_GLOBAL": self._timestamp,
-            "ATOMIC": self._atomic,
-            "INDIRECT_BUFFER": self._indirect_buffer,
-        }
-
-    def describe(self, runtime: QueueRuntime) -> str:
-        current = next_packet(runtime, self._decode, "SDMA")
-        if current is None:
-            return f"SDMA queue {runtime.queue.queue_id} (no complete packet at the read pointer)"
-        packet, _ = current
-        return (
-            f"{packet.name} at ring byte {runtime.read_bytes % runtime.ring_bytes:#x} of SDMA queue "
-            + str(runtime.queue.queue_id)
+        self._handlers.update(
+            {
+                "NOP": self._skip,
+                "TIMESTAMP_SET": self._skip,
+                "COPY_LINEAR": self._copy_linear,
+                "WRITE_LINEAR": self._write_linear,
+                "CONSTANT_FILL": self._constant_fill,
+                "FENCE": self._fence,
+                "TRAP": self._trap,
+                "POLL_REGMEM": self._poll_regmem,
+                "TIMESTAMP_GET": self._timestamp,
+                "TIMESTAMP_GET_GLOBAL": self._timestamp,
+                "ATOMIC": self._atomic,
+            }
         )
-
-    def step(self, runtime: QueueRuntime) -> str:
-        current = next_packet(runtime, self._decode, "SDMA")
-        if current is None:
-            return StepResult.IDLE
-        packet, from_ib = current
-        handler = self._handlers.get(packet.name)
-        if handler is None:
-            raise EngineError(
-                f"SDMA queue {runtime.queue.queue_id}: {packet.name} is not executed by the engine"
-            )
-        result = handler(runtime, packet, from_ib)
-        if result == StepResult.EXECUTED:
-            self.engines.advance_clock(PACKET_TICKS)
-        return result
-
-    def _skip(self, runtime: QueueRuntime, packet: Packet, from_ib: bool) -> str:
-        consume(runtime, packet, from_ib)
-        return StepResult.EXECUTED
 
     def _copy_linear(self, runtime: QueueRuntime, packet: Packet, from_ib: bool) -> str:
         fields = packet.fields
@@ -183,9 +157,4 @@ class SdmaEngine:
                 addr, apply(old, fields["src_data"] & MASK32, fields["cmp_data"] & MASK32)
             )
         consume(runtime, packet, from_ib)
-        return StepResult.EXECUTED
-
-    def _indirect_buffer(self, runtime: QueueRuntime, packet: Packet, from_ib: bool) -> str:
-        fields = packet.fields
-        enter_ib(runtime, packet, fields["ib_base"], fields["ib_size"], from_ib)
         return StepResult.EXECUTED

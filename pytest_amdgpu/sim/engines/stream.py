@@ -8,7 +8,7 @@ import numpy as np
 
 from pytest_amdgpu.packets import dump
 from pytest_amdgpu.packets.layout import Packet, PacketDecodeError
-from pytest_amdgpu.sim.engines import EngineError, IndirectBuffer, QueueRuntime
+from pytest_amdgpu.sim.engines import EngineError, GpuEngines, IndirectBuffer, QueueRuntime, StepResult
 
 WINDOW_DWORDS = 64  # how much is read to decode a packet before reading everything pending
 
@@ -87,3 +87,47 @@ def enter_ib(runtime: QueueRuntime, packet: Packet, base_va: int, size_dwords: i
         consume(runtime, packet, from_ib)
         return
     runtime.ib_stack.append(IndirectBuffer(base_va, size_dwords, packet.size_dwords))
+
+
+Handler = Callable[[QueueRuntime, Packet, bool], str]
+
+
+class PacketEngine:
+    """What the CP and SDMA engines share: decode the packet at the read position, run its handler."""
+
+    engine = "engine"
+    packet_ticks = 4  # simulated GPU clock ticks a packet costs at least
+
+    def __init__(self, engines: GpuEngines, decode: Decoder) -> None:
+        self.engines = engines
+        self._decode = decode
+        self._handlers: dict[str, Handler] = {"INDIRECT_BUFFER": self._indirect_buffer}
+
+    def describe(self, runtime: QueueRuntime) -> str:
+        current = next_packet(runtime, self._decode, self.engine)
+        if current is None:
+            return f"{self.engine} queue {runtime.queue.queue_id} (no complete packet at the read pointer)"
+        packet, from_ib = current
+        where = "an indirect buffer" if from_ib else f"ring byte {runtime.read_bytes % runtime.ring_bytes:#x}"
+        return f"{packet.name} at {where} of {self.engine} queue {runtime.queue.queue_id}"
+
+    def step(self, runtime: QueueRuntime) -> str:
+        current = next_packet(runtime, self._decode, self.engine)
+        if current is None:
+            return StepResult.IDLE
+        packet, from_ib = current
+        handler = self._handlers.get(packet.name)
+        if handler is None:
+            raise EngineError(f"{self.engine} queue {runtime.queue.queue_id}: {packet.name} is not simulated")
+        result = handler(runtime, packet, from_ib)
+        if result == StepResult.EXECUTED:
+            self.engines.advance_clock(self.packet_ticks)
+        return result
+
+    def _skip(self, runtime: QueueRuntime, packet: Packet, from_ib: bool) -> str:
+        consume(runtime, packet, from_ib)
+        return StepResult.EXECUTED
+
+    def _indirect_buffer(self, runtime: QueueRuntime, packet: Packet, from_ib: bool) -> str:
+        enter_ib(runtime, packet, packet.fields["ib_base"], packet.fields["ib_size"], from_ib)
+        return StepResult.EXECUTED
