@@ -78,7 +78,7 @@ def scalar_reader(ctx: OperandContext, code: int, bits: int = 32, is_float: bool
     if code == LITERAL:
         value = _constant(literal_value(ctx, bits, is_float), bits)
         return lambda b: value
-    inline = inline_value(code, 64 if bits == 64 else 32)
+    inline = inline_value(code, bits if bits in (16, 64) else 32)
     if inline is not None:
         value = _constant(inline, bits)
         return lambda b: value

@@ -90,14 +90,6 @@ _SAVEEXEC = {
 }
 
 
-def _exec_width(ctx: ShaderContext, name: str) -> int:
-    width = 64 if name.endswith("_b64") else 32
-    if width != ctx.lanes:
-        # a wave64 EXEC is two SGPRs; *_b32 on wave64 (or *_b64 on wave32) touches only part of it
-        return width
-    return width
-
-
 def compile_special_sop1(ctx: ShaderContext, inst: Instruction) -> Compiled | None:
     name = inst.mnemonic or ""
     f = inst.fields

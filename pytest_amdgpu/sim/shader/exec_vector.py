@@ -242,7 +242,6 @@ def _compile_special(ctx: ShaderContext, inst: Instruction, spec: ValuSpec):
     ops = ctx.operands(inst)
     f = inst.fields
     kind = spec.kind
-    waves = None
     if kind == "nop":
         return lambda b, a, full: None
     if kind == "readfirstlane":
@@ -309,7 +308,6 @@ def _compile_special(ctx: ShaderContext, inst: Instruction, spec: ValuSpec):
             write_vgpr(b, second, old_first, lanes)
 
         return swap
-    del waves
     return None
 
 

@@ -111,10 +111,6 @@ def inline_value(code: int, bits: int) -> int | None:
     return None
 
 
-def is_inline_constant(code: int) -> bool:
-    return inline_int(code) is not None or code in INLINE_FLOATS or code == INV_2PI_CODE
-
-
 def aligned_scalar(code: int, dwords: int) -> int:
     """Multi-dword SGPR operands are even-aligned (quad-aligned from 128 bits): the low bits are ignored."""
     if code >= 128 or dwords == 1:

@@ -11,6 +11,7 @@ from pytest_amdgpu.sim.shader.operands import (
     LITERAL,
     ScalarLayout,
     inline_int,
+    inline_value,
     scalar_register_name,
     vector_register_name,
 )
@@ -50,14 +51,17 @@ class Printer:
         self.cache_syntax = properties(inst.target, inst.isa_family).cache_syntax
 
     # --- operands ---------------------------------------------------------------------------------------
-    def src(self, code: int, bits: int = 32) -> str:
+    def src(self, code: int, bits: int = 32, is_float: bool = True) -> str:
         if code >= 256:
             return vector_register_name(code - 256, max(bits // 32, 1))
         if code == LITERAL:
-            return hex_text(self.inst.literal or 0)
+            literal = self.inst.literal or 0
+            return hex_text(literal & 0xFFFF if bits == 16 else literal)
         integer = inline_int(code)
         if integer is not None:
             return str(integer)
+        if (code in INLINE_FLOATS or code == INV_2PI_CODE) and bits == 16 and not is_float:
+            return hex_text(inline_value(code, 16) or 0)  # a float constant in a 16-bit integer operand
         if code in INLINE_FLOATS:
             return repr(INLINE_FLOATS[code])
         if code == INV_2PI_CODE:

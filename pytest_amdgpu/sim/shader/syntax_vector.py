@@ -57,14 +57,14 @@ def _vop2(p: Printer, name: str) -> str:
 def _vopc(p: Printer, name: str) -> str:
     spec = _valu_spec(name)
     f = p.f
-    sources = f"{p.src(f['src0'], spec.src_bits[0])}, {p.vgpr(f['vsrc1'], spec.src_bits[1])}"
+    sources = f"{p.src(f['src0'], spec.src_bits[0], spec.is_float)}, {p.vgpr(f['vsrc1'], spec.src_bits[1])}"
     if spec.cmpx and p.family != "gfx9":
         return f"{_e32(p, name)} {sources}"
     return f"{_e32(p, name)} {p.mask()}, {sources}"
 
 
-def _modified(p: Printer, code: int, bits: int, index: int, neg: int, abs_bits: int) -> str:
-    text = p.src(code, bits)
+def _modified(p: Printer, code: int, bits: int, index: int, neg: int, abs_bits: int, is_float: bool) -> str:
+    text = p.src(code, bits, is_float)
     is_abs, is_neg = abs_bits >> index & 1, neg >> index & 1
     if is_abs:
         text = f"|{text}|"
@@ -82,7 +82,10 @@ def _vop3(p: Printer, name: str) -> str:
     uses_sdst = spec.carry_out
     abs_bits = 0 if uses_sdst else f["abs"]
     count = 2 if spec.accumulate else len(spec.src_bits)
-    sources = [_modified(p, f[f"src{i}"], spec.src_bits[i], i, f["neg"], abs_bits) for i in range(count)]
+    sources = [
+        _modified(p, f[f"src{i}"], spec.src_bits[i], i, f["neg"], abs_bits, spec.is_float)
+        for i in range(count)
+    ]
     if spec.kind == "readlane":
         return f"{mnemonic} {p.sreg(f['vdst'])}, {p.src(f['src0'])}, {p.src(f['src1'])}"
     if spec.compare:

@@ -176,7 +176,6 @@ def _mul_legacy(a, b):
 
 
 _f32_op(("v_mul_legacy_f32", "v_mul_dx9_zero_f32"), 2, _mul_legacy)
-_f32_op("v_ldexp_f32", 2, lambda a, b: np.ldexp(a, np.clip(b.view(I32), -1000, 1000)))
 register(
     VALU,
     "v_ldexp_f32",
@@ -230,7 +229,8 @@ def _fma32(a, b, c):
 
 
 _f32_op(("v_fma_f32", "v_fma_dx9_zero_f32"), 3, _fma32)
-_f32_op(("v_mad_f32", "v_mad_legacy_f32"), 3, lambda a, b, c: a * b + c)
+_f32_op("v_mad_f32", 3, lambda a, b, c: a * b + c)
+_f32_op("v_mad_legacy_f32", 3, lambda a, b, c: _mul_legacy(a, b) + c)
 VALU["v_fmac_f32"] = ValuSpec(
     32, (32, 32, 32), lambda a, b, c: b32(_fma32(f32(a), f32(b), f32(c))), True, accumulate=True
 )
@@ -477,16 +477,16 @@ _INT_COMPARES = {
     "ge": np.greater_equal,
     "t": lambda a, b: np.ones(np.broadcast(a, b).shape, np.bool_),
 }
-_VIEWS = {
+_VIEWS = {  # compare type -> (operand bits, view of the raw bits); 16-bit types use the low half
     "f32": (32, f32),
     "f64": (64, f64),
     "i32": (32, i32),
     "u32": (32, np.asarray),
     "i64": (64, i64),
     "u64": (64, np.asarray),
-    "f16": (32, lambda x: np.asarray(x, U32).astype(U16).view(F16)),
-    "i16": (32, lambda x: np.asarray(x, U32).astype(U16).view(np.int16)),
-    "u16": (32, lambda x: np.asarray(x, U32).astype(U16)),
+    "f16": (16, lambda x: np.asarray(x, U32).astype(U16).view(F16)),
+    "i16": (16, lambda x: np.asarray(x, U32).astype(U16).view(np.int16)),
+    "u16": (16, lambda x: np.asarray(x, U32).astype(U16)),
 }
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from pytest_amdgpu.sim.shader.operands import EXEC_LO, VCC_LO
+from pytest_amdgpu.sim.shader.operands import EXEC_LO
 
 # Scalar rows 0..127 are the operand codes themselves; extra rows follow for state with no operand code.
 DISCARD_ROW = 128  # writes to null land here
@@ -47,7 +47,6 @@ class WaveBatch:
         self.lds_bytes = lds_bytes
         # +16 spare bytes so that a 16-byte access at the last valid address never needs a special case
         self.lds = np.zeros(n_workgroups * lds_bytes + 16, dtype=np.uint8)
-        self.scratch_base = np.zeros(n_waves, dtype=np.uint64)  # per-wave scratch backing address
         self._exec_lanes: np.ndarray | None = None
         self._exec_full = False
 
@@ -60,7 +59,6 @@ class WaveBatch:
         for array in (self.pc, self.barrier_signals, self.executed, self.workgroup):
             array.fill(0)
         self.lds.fill(0)
-        self.scratch_base.fill(0)
         self._exec_lanes = None
 
     def set_vgpr_row(self, index: int, values: np.ndarray) -> None:
@@ -128,6 +126,3 @@ class WaveBatch:
             np.copyto(self.sgpr[row], values, where=active, casting="unsafe")
         if row in (EXEC_LO, EXEC_LO + 1):
             self._exec_lanes = None
-
-    def vcc_lanes(self) -> np.ndarray:
-        return self.mask_lanes(VCC_LO)

@@ -73,7 +73,7 @@ def _implemented(fmt: str, name: str) -> bool:
     if fmt == "SMEM":
         return name in specs.SMEM
     if fmt in ("VOP1", "VOP2", "VOPC", "VOP3", "VOP3P"):
-        return name in specs.VALU and "16" not in name
+        return name in specs.VALU and ("16" not in name or name.startswith(("v_cmp_", "v_cmpx_")))
     if fmt == "DS":
         return name in specs.DS
     return name.split("_", 1)[1] in specs.VMEM

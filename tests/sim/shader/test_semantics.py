@@ -285,3 +285,22 @@ def test_divergent_if_else_reconverges(snippet, target, lanes):
     """
     out = snippet(target, body, ["v1"], wave_size=lanes)
     assert out[0].tolist() == [111 if lane < 10 else 222 for lane in range(lanes)]
+
+
+@pytest.mark.parametrize("target", ["gfx942", "gfx1100"])
+def test_16_bit_compares_use_the_low_half_and_16_bit_constants(snippet, target):
+    vcc = "vcc" if target == "gfx942" else "vcc_lo"
+    suffix = "_e32" if target == "gfx942" else ""
+    body = f"""
+        v_mov_b32 v1, 0xffff3800
+        v_cmp_gt_f16{suffix} {vcc}, 1.0, v1
+        s_mov_b32 s10, vcc_lo
+        v_mov_b32 v2, 0xffff
+        v_cmp_gt_i16{suffix} {vcc}, 1, v2
+        s_mov_b32 s11, vcc_lo
+        v_cmp_gt_u16{suffix} {vcc}, 1, v2
+        s_mov_b32 s12, vcc_lo
+    """
+    out = snippet(target, body, ["s10", "s11", "s12"])[:, 0]
+    # 1.0 > 0.5 (f16 0x3800; the high half is ignored); 1 > -1 as i16; 1 > 65535 is false as u16
+    assert out.tolist() == [0xFFFF_FFFF, 0xFFFF_FFFF, 0]
