@@ -526,6 +526,9 @@ class SdmaQueue(Queue):
         self._trap = sdma.encoder(self.generation, "TRAP", "int_context")
         self._poll = sdma.layout(self.generation, "POLL_REGMEM")
         self._patterns: dict[int, int] = {}
+        self._relay: ComputeQueue | None = None
+        self._relay_page: Buffer | None = None
+        self._relay_count = 0
         super().__init__(device, **options)  # type: ignore[arg-type]
 
     def _queue_type(self, sdma_engine: int | None) -> int:
@@ -622,30 +625,42 @@ class SdmaQueue(Queue):
     def wait(self, semaphore: TimelineSemaphore, value: int) -> SdmaQueue:
         """Later work waits until the semaphore is at least `value`.
 
-        SDMA polls 32 bits at a time: first the high half reaches value's high half, then the low half
-        reaches value's low half. The value only grows, so neither poll can pass early; the second is left
-        out when the low half of `value` is 0.
+        SDMA compares only 32 bits, and no pair of 32-bit polls is both never early and never stuck when a
+        64-bit value jumps past the one awaited. So the wait is relayed: a companion compute queue waits on
+        the whole value (WAIT_REG_MEM64) and then bumps a 32-bit counter, which this queue polls.
         """
         self._check_semaphore(semaphore)
-        high, low = value >> 32, value & 0xFFFF_FFFF
-        polls = [(semaphore.gpu_addr + 4, high)] if high else []
-        if low or not high:
-            polls.append((semaphore.gpu_addr, low))
-        for addr, reference in polls:
-            self.emit(
-                self._poll.encode_mapping(
-                    {
-                        "func": sdma.SDMA_POLL_FUNC_GREATER_EQUAL,
-                        "mem_poll": 1,
-                        "addr": addr,
-                        "value": reference,
-                        "mask": 0xFFFF_FFFF,
-                        "interval": sdma.SDMA_POLL_INTERVAL_160_CLK,
-                        "retry_count": sdma.SDMA_POLL_RETRY_INDEFINITELY,
-                    }
-                )
+        relay = self._relay_queue()
+        self._relay_count += 1
+        relay.wait(semaphore, value).write(self._relay_page, [self._relay_count]).submit()
+        self.emit(
+            self._poll.encode_mapping(
+                {
+                    "func": sdma.SDMA_POLL_FUNC_GREATER_EQUAL,
+                    "mem_poll": 1,
+                    "addr": self._relay_page.gpu_addr,
+                    "value": self._relay_count,
+                    "mask": 0xFFFF_FFFF,
+                    "interval": sdma.SDMA_POLL_INTERVAL_160_CLK,
+                    "retry_count": sdma.SDMA_POLL_RETRY_INDEFINITELY,
+                }
             )
+        )
         return self
+
+    def _relay_queue(self) -> ComputeQueue:
+        """The compute queue that turns this queue's 64-bit semaphore waits into 32-bit ones (made once)."""
+        if self._relay is None:
+            self._relay = ComputeQueue(self.device, ring_bytes=16384, timeout=self.default_timeout)
+            self._relay_page = self._relay._own(self.device.alloc(4096, "gtt"))
+        return self._relay
+
+    def destroy(self) -> None:
+        try:
+            super().destroy()
+        finally:
+            if self._relay is not None:
+                self._relay.destroy()
 
     def timestamp(self, dst: Buffer | int, offset: int = 0) -> SdmaQueue:
         """The GPU's global timestamp (64 bits) at `dst` + `offset`, after prior packets."""

@@ -307,3 +307,15 @@ def test_every_device_arms_memory_and_hw_exception_events() -> None:
     with driver.open_devices(backend="sim", machine="rx9070xt") as devices:
         kinds = sorted(e.event_type for e in devices.transport.kernel.process.events.events.values())
         assert kinds == [3, 8]  # KFD_IOC_EVENT_HW_EXCEPTION, KFD_IOC_EVENT_MEMORY
+
+
+@pytest.mark.parametrize(("awaited", "reached"), [((1 << 32) - 1, 1 << 32), ((1 << 32) + 5, 1 << 33)])
+def test_an_sdma_wait_passes_when_the_value_jumps_past_it(device: Device, awaited: int, reached: int) -> None:
+    """The value jumps into a higher high half with a smaller low half: a 32-bit poll pair would stick."""
+    with device.timeline_semaphore() as sem, device.alloc(8, "gtt") as marker, device.sdma_queue() as waiter:
+        waiter.wait(sem, awaited).write(marker, [1]).submit()
+        sem.signal(awaited - 1)
+        assert marker.read(np.uint32, 1)[0] == 0
+        sem.signal(reached)
+        waiter.wait_idle()
+        assert marker.read(np.uint32, 1)[0] == 1
