@@ -61,6 +61,8 @@ class SimEvents:
     next_other_id: int = FIRST_NONSIGNAL_EVENT_ID
     kernel_page: Backing | None = None
     interrupts_seen: list[tuple[int, int]] = field(default_factory=list)
+    waiting: set[int] = field(default_factory=set)  # event ids a WAIT_EVENTS in progress sleeps on
+    woken: set[int] = field(default_factory=set)  # auto-reset events set during that wait
 
     # -- the signal page ---------------------------------------------------------------------------
 
@@ -163,9 +165,12 @@ class SimEvents:
             raise EventError(errno.EINVAL, f"event {event.event_id} is not a signal event")
         event.signaled = False
 
-    @staticmethod
-    def _set_event(event: SimEvent) -> None:
-        event.signaled = True  # no waiter is ever blocked inside the synchronous simulator
+    def _set_event(self, event: SimEvent) -> None:
+        """set_event: an auto-reset event a wait is sleeping on wakes that wait instead of staying set."""
+        if event.auto_reset and event.event_id in self.waiting:
+            self.woken.add(event.event_id)
+        else:
+            event.signaled = True
         event.age += 1
         if event.age in (0, 1):
             event.age = 2
@@ -189,24 +194,35 @@ class SimEvents:
         deadline = (
             None if args.timeout == 0xFFFF_FFFF else time.monotonic() + min(args.timeout, 0x7FFF_FFFF) / 1e3
         )
-        while True:
-            pump()
-            activated = [
-                self._activated(event, record) for event, record in zip(waited, records, strict=True)
-            ]
-            done = all(activated) if args.wait_for_all else any(activated)
-            if done:
-                self._consume(waited, activated, records)
-                try:
-                    copy_to_user(args.events_ptr, bytes(records))
-                except UserFaultError:
-                    raise EventError(errno.EFAULT, "cannot write the event records back") from None
-                args.wait_result = abi.KFD_IOC_WAIT_RESULT_COMPLETE
-                return
-            if args.timeout == 0 or (deadline is not None and time.monotonic() >= deadline):
-                args.wait_result = abi.KFD_IOC_WAIT_RESULT_TIMEOUT
-                return
-            time.sleep(0.0005)  # only another thread can change anything now
+        # init_event_waiter: a signalled auto-reset event is consumed by this wait as it starts, whatever
+        # the wait's outcome; ones set while the wait sleeps wake it without staying signalled.
+        activated = [self._activated(event, record) for event, record in zip(waited, records, strict=True)]
+        for event in waited:
+            if event.signaled and event.auto_reset:
+                event.signaled = False
+        self.waiting = {event.event_id for event in waited}
+        self.woken = set()
+        try:
+            while True:
+                pump()
+                activated = [
+                    fired or event.event_id in self.woken or self._activated(event, record)
+                    for fired, event, record in zip(activated, waited, records, strict=True)
+                ]
+                if all(activated) if args.wait_for_all else any(activated):
+                    self._report(waited, activated, records)
+                    try:
+                        copy_to_user(args.events_ptr, bytes(records))
+                    except UserFaultError:
+                        raise EventError(errno.EFAULT, "cannot write the event records back") from None
+                    args.wait_result = abi.KFD_IOC_WAIT_RESULT_COMPLETE
+                    return
+                if args.timeout == 0 or (deadline is not None and time.monotonic() >= deadline):
+                    args.wait_result = abi.KFD_IOC_WAIT_RESULT_TIMEOUT
+                    return
+                time.sleep(0.0005)  # only another thread can change anything now
+        finally:
+            self.waiting = set()
 
     @staticmethod
     def _activated(event: SimEvent, record: abi.kfd_event_data) -> bool:
@@ -216,12 +232,11 @@ class SimEvents:
         return event.event_type == abi.KFD_IOC_EVENT_SIGNAL and last_age not in (0, event.age)
 
     @staticmethod
-    def _consume(events: list[SimEvent], activated: list[bool], records: ctypes.Array) -> None:
+    def _report(events: list[SimEvent], activated: list[bool], records: ctypes.Array) -> None:
+        """Copy back what the fired events carry: fault data, or the age a signal event reached."""
         for event, fired, record in zip(events, activated, records, strict=True):
             if not fired:
                 continue
-            if event.auto_reset:
-                event.signaled = False
             if event.event_type == abi.KFD_IOC_EVENT_MEMORY and event.memory_exception is not None:
                 record.memory_exception_data = event.memory_exception
             elif event.event_type == abi.KFD_IOC_EVENT_HW_EXCEPTION and event.hw_exception is not None:
