@@ -7,8 +7,15 @@ import errno
 import numpy as np
 import pytest
 
-from pytest_amdgpu.driver import Device
-from pytest_amdgpu.errors import ConfigurationError, KfdIoctlError, OutOfBoundsError
+from pytest_amdgpu.driver import Device, DeviceSet
+from pytest_amdgpu.errors import (
+    ConfigurationError,
+    GpuFaultError,
+    KfdIoctlError,
+    OutOfBoundsError,
+    ResourceClosedError,
+)
+from pytest_amdgpu.topology import HEAP_TYPE_FB_PRIVATE, HEAP_TYPE_FB_PUBLIC
 
 DOMAINS = ("vram", "gtt", "host")
 SIZES = (1, 4095, 4096, 65536 + 3, 1 << 21)
@@ -62,3 +69,223 @@ def test_bad_sizes_are_rejected_before_the_kernel(amdgpu_device: Device, size: o
 def test_unknown_domain_names_the_choices(amdgpu_device: Device) -> None:
     with pytest.raises(ConfigurationError, match="expected one of vram, gtt, host"):
         amdgpu_device.alloc(4096, domain="lds")
+
+
+# -- sizes and domains, seen by the GPU -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("domain", DOMAINS)
+def test_tens_of_megabytes_in_every_domain_reach_the_gpu_intact(
+    amdgpu_devices: DeviceSet, gpu_buffer, sdma_queue, domain: str
+) -> None:
+    """What the CPU wrote is what the GPU copies out, to the last byte of an odd-sized large buffer."""
+    size = (24 << 20) + 5
+    buffer, copy = gpu_buffer(size, domain), gpu_buffer(size, "gtt")
+    words = np.random.default_rng(size).integers(0, 1 << 32, size // 4 + 1, dtype=np.uint32)
+    buffer.view()[:] = words.view(np.uint8)[:size]
+    sdma_queue.copy(copy, buffer, size).write(buffer, [0xFEED_F00D], offset=size - 5).submit().wait()
+    assert np.array_equal(copy.view(), words.view(np.uint8)[:size]), "the GPU read other bytes"
+    assert buffer.read(np.uint32, 1, offset=size - 5)[0] == 0xFEED_F00D, (
+        "the CPU does not see the GPU's write"
+    )
+
+
+# -- zero-initialisation ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("domain", DOMAINS)
+def test_new_memory_never_shows_data_freed_before_it(
+    amdgpu_devices: DeviceSet, sdma_queue, domain: str
+) -> None:
+    """CheckZeroInitializationSysMem / CheckZeroInitializationVram: dirty, free, allocate again, three times.
+
+    GTT pages and fresh anonymous (userptr) pages are zero; that is guaranteed and checked. VRAM is wiped
+    when KFD frees it (WIPE_ON_RELEASE), with zeros since the kernel tracks cleared pages and with a poison
+    pattern before: so for VRAM this checks that no byte of the old data comes back.
+    """
+    device = amdgpu_devices[0]
+    size = (1 << 20) + 4096 * 3 + 4
+    stale = 0xABCD_EFFF
+    for round_number in range(3):
+        with device.alloc(size, domain) as buffer, device.alloc(size, "gtt") as gpu_view:
+            gpu_view.fill(0x77)
+            sdma_queue.copy(gpu_view, buffer, size).submit().wait()
+            for seen_by, contents in (("CPU", buffer.view(np.uint32)), ("GPU", gpu_view.view(np.uint32))):
+                if domain == "vram":
+                    assert not (contents == stale).any(), (
+                        f"round {round_number}: the {seen_by} saw freed data"
+                    )
+                else:
+                    assert not contents.any(), f"round {round_number}: new {domain} memory is not zero"
+            sdma_queue.fill(buffer, stale, size).submit().wait()
+
+
+# -- mappings -----------------------------------------------------------------------------------------------
+
+
+def test_contents_survive_unmapping_and_mapping_again(
+    amdgpu_devices: DeviceSet, gpu_buffer, sdma_queue
+) -> None:
+    """VerifyContentsAfterUnmapAndMap: the GPU wrote VRAM, lost and regained its mapping, reads it back."""
+    device = amdgpu_devices[0]
+    local, readback = gpu_buffer(4 * 4096, "vram"), gpu_buffer(4 * 4096, "gtt")
+    sdma_queue.fill(local, 0x0101_0101, local.size).submit().wait()
+    local.unmap_from(device)
+    assert device.gpu_id not in local.mapped_gpu_ids
+    local.map_to(device)
+    assert device.gpu_id in local.mapped_gpu_ids
+    sdma_queue.copy(readback, local, local.size).submit().wait()
+    assert (readback.view(np.uint32) == 0x0101_0101).all()
+
+
+@pytest.mark.amdgpu(gpus=2)
+def test_a_peer_keeps_seeing_the_same_memory_after_unmap_and_map(amdgpu_devices: DeviceSet) -> None:
+    """MapVramToGPUNodesTest: a peer writes another GPU's VRAM, is unmapped, mapped again, reads it back."""
+    owner, peer = amdgpu_devices[0], amdgpu_devices[1]
+    with (
+        owner.alloc(64 << 10, "vram") as shared,
+        peer.alloc(64 << 10, "gtt") as readback,
+        owner.sdma_queue() as owner_queue,
+        peer.sdma_queue() as peer_queue,
+    ):
+        shared.map_to(peer)
+        peer_queue.fill(shared, 0x5EED_0001, shared.size).submit().wait()
+        shared.unmap_from(peer)
+        assert shared.mapped_gpu_ids == [owner.gpu_id]
+        owner_queue.fill(shared, 0x5EED_0002, 4096).submit().wait()  # the owner still has its mapping
+        shared.map_to(peer)
+        peer_queue.copy(readback, shared, shared.size).submit().wait()
+        words = readback.view(np.uint32)
+        assert (words[:1024] == 0x5EED_0002).all()
+        assert (words[1024:] == 0x5EED_0001).all()
+        np.testing.assert_array_equal(shared.view(np.uint32), words)
+
+
+@pytest.mark.amdgpu(gpus=3)
+def test_memory_mapped_to_a_subset_of_gpus_is_reachable_only_from_them(amdgpu_devices: DeviceSet) -> None:
+    """Mapped on gpus 0 and 2, not 1: gpu2 copies from it, gpu1's copy faults at the buffer's address."""
+    owner, outsider, member = amdgpu_devices[0], amdgpu_devices[1], amdgpu_devices[2]
+    with (
+        owner.alloc(8192, "vram") as shared,
+        member.alloc(8192, "gtt") as member_copy,
+        outsider.alloc(8192, "gtt") as outsider_copy,
+        member.sdma_queue() as member_queue,
+    ):
+        shared.view(np.uint32)[:] = np.arange(2048, dtype=np.uint32)
+        shared.map_to(member)
+        assert sorted(shared.mapped_gpu_ids) == sorted([owner.gpu_id, member.gpu_id])
+        member_queue.copy(member_copy, shared, shared.size).submit().wait()
+        np.testing.assert_array_equal(member_copy.view(np.uint32), np.arange(2048))
+        outsider_copy.fill(0)
+        with outsider.sdma_queue(timeout=2.0) as outsider_queue:
+            completion = outsider_queue.copy(outsider_copy, shared, shared.size).submit()
+            with pytest.raises(GpuFaultError, match=f"{shared.gpu_addr:#x}"):
+                completion.wait()
+        assert not outsider_copy.view().any(), "a GPU without a mapping read the buffer"
+
+
+@pytest.mark.amdgpu(gpus=2)
+def test_mapping_to_changing_sets_of_gpus_never_disturbs_the_owner(amdgpu_devices: DeviceSet) -> None:
+    """MapUnmapToNodes, without the polling shader: the owner's view holds while peers come and go."""
+    owner, *peers = amdgpu_devices[: min(4, len(amdgpu_devices))]
+    with owner.alloc(4096, "vram") as shared, owner.alloc(4096, "gtt") as readback, owner.sdma_queue() as q:
+        for round_number in range(32):
+            chosen = peers[: 1 + round_number % len(peers)]
+            shared.map_to(*chosen)
+            q.write(shared, [round_number], offset=4 * round_number).submit()
+            shared.unmap_from(*chosen)
+        q.copy(readback, shared, 4096).submit().wait()
+        np.testing.assert_array_equal(readback.read(np.uint32, 32), np.arange(32))
+        assert shared.mapped_gpu_ids == [owner.gpu_id]
+
+
+# -- available memory ---------------------------------------------------------------------------------------
+
+
+def has_dedicated_vram(device: Device) -> bool:
+    return any(
+        bank.heap_type in (HEAP_TYPE_FB_PUBLIC, HEAP_TYPE_FB_PRIVATE) for bank in device.node.mem_banks
+    )
+
+
+@pytest.mark.parametrize("domain", ["gtt", "host"])
+def test_system_memory_allocations_leave_available_vram_alone(amdgpu_device: Device, domain: str) -> None:
+    if not has_dedicated_vram(amdgpu_device):
+        pytest.skip(f"gpu{amdgpu_device.index} has no framebuffer heap: its VRAM is system memory")
+    before = amdgpu_device.available_memory()
+    with amdgpu_device.alloc(4 << 20, domain=domain):
+        assert amdgpu_device.available_memory() == before
+
+
+def test_all_available_vram_can_be_allocated_and_no_more(amdgpu_device: Device) -> None:
+    """MemoryAllocAll / LargestVramBufferTest: what AVAILABLE_MEMORY promises is really there, and no more.
+
+    Per GPU, so that under xdist only the worker that owns the GPU runs it.
+    """
+    device = amdgpu_device
+    available = device.available_memory() // (2 << 20) * (2 << 20)
+    if available == 0:
+        pytest.skip(f"gpu{device.index} reports no available VRAM")
+    with device.alloc(available, "vram") as everything:
+        assert device.available_memory() <= 2 << 20
+        everything.view(np.uint32)[-1] = 0x600D  # the last page is real memory
+        assert everything.read(np.uint32, 1, offset=available - 4)[0] == 0x600D
+        with pytest.raises(KfdIoctlError) as refused:
+            device.alloc(256 << 20, "vram")
+        assert refused.value.errno == errno.ENOMEM
+    assert device.available_memory() >= available
+
+
+def test_small_vram_allocations_add_up_and_are_all_given_back(amdgpu_device: Device) -> None:
+    before = amdgpu_device.available_memory()
+    sizes = [4096 * (1 + index) for index in range(16)] + [1, 3, 4097]
+    buffers = [amdgpu_device.alloc(size, "vram") for size in sizes]
+    try:
+        assert amdgpu_device.available_memory() <= before - sum(sizes)
+    finally:
+        for buffer in buffers:
+            buffer.free()
+    assert amdgpu_device.available_memory() == before
+
+
+def test_gtt_beyond_the_system_memory_limit_fails_with_enomem_and_leaks_nothing(
+    amdgpu_devices: DeviceSet,
+) -> None:
+    device = amdgpu_devices[0]
+    buffers_before = len(device.live_buffers)
+    with pytest.raises(KfdIoctlError) as refused:
+        device.alloc(1 << 44, "gtt")  # 16 TiB: more than KFD lets a process pin
+    assert refused.value.errno == errno.ENOMEM
+    assert len(device.live_buffers) == buffers_before
+    with device.alloc(1 << 20, "gtt") as afterwards:  # the failed request left the allocator usable
+        afterwards.fill(1)
+        assert afterwards.read(np.uint8, 1)[0] == 1
+
+
+def test_a_freed_buffer_refuses_every_use(amdgpu_devices: DeviceSet) -> None:
+    device = amdgpu_devices[0]
+    buffer = device.alloc(4096, "vram")
+    buffer.free()
+    buffer.free()  # freeing twice is harmless
+    assert buffer.freed and buffer not in device.live_buffers
+    for use in (buffer.read, lambda: buffer.write(b"x"), lambda: buffer.map_to(device)):
+        with pytest.raises(ResourceClosedError, match="freed"):
+            use()
+
+
+# -- userptr ------------------------------------------------------------------------------------------------
+
+
+def test_registered_host_memory_is_one_memory_for_cpu_and_gpu(
+    amdgpu_devices: DeviceSet, gpu_buffer, sdma_queue, compute_queue
+) -> None:
+    """MemoryRegister: the GPU reads what the CPU put in user memory and the CPU sees the GPU's stores."""
+    host, local = gpu_buffer(10_000, "host"), gpu_buffer(10_000, "vram")
+    assert host.domain == "host" and host.gpu_addr % 4096 == 0
+    pattern = np.random.default_rng(10_000).integers(0, 256, 10_000, dtype=np.uint8)
+    host.view()[:] = pattern
+    sdma_queue.copy(local, host, host.size).write(host, [0x1234_5678], offset=64).submit().wait()
+    compute_queue.write(host, [0xDEAD_BEEF], offset=9_996).submit().wait()
+    np.testing.assert_array_equal(local.view(), pattern)
+    assert host.read(np.uint32, 1, offset=64)[0] == 0x1234_5678
+    assert host.read(np.uint32, 1, offset=9_996)[0] == 0xDEAD_BEEF

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import itertools
 
+import pytest
+
+from pytest_amdgpu import families
 from pytest_amdgpu.driver import Device, DeviceSet
+from pytest_amdgpu.topology import HEAP_TYPE_FB_PRIVATE, HEAP_TYPE_FB_PUBLIC, HEAP_TYPE_SYSTEM
 
 
 def test_every_gpu_has_a_family_entry(amdgpu_device: Device) -> None:
@@ -51,3 +55,100 @@ def test_apertures_are_disjoint_and_hold_user_addresses(amdgpu_device: Device) -
     for (_, first_end), (second_start, _) in itertools.pairwise(ranges):
         assert first_end < second_start
     assert apertures.gpuvm_base < apertures.gpuvm_limit
+
+
+# HSA_CACHE_TYPE_* bits of a cache's "type" property (kfd_topology.h).
+CACHE_TYPE_DATA = 1
+CACHE_TYPE_INSTRUCTION = 2
+CACHE_TYPE_HSACU = 8
+
+
+def test_caches_are_counted_and_described(amdgpu_devices: DeviceSet) -> None:
+    """GetNodeCacheProperties, with the values checked: every node lists what it counts, sensibly."""
+    for node in amdgpu_devices.process.topology.nodes:
+        assert node.properties["caches_count"] == len(node.caches), f"node {node.index}"
+        for cache in node.caches:
+            where = f"node {node.index} cache {cache.index}"
+            assert cache.level >= 1 and cache.size > 0, f"{where}: {dict(cache.properties)}"
+            assert "1" in cache.sibling_map.split(","), f"{where} is shared by no processor"
+            line = cache.cache_line_size
+            assert line == 0 or line & (line - 1) == 0, f"{where}: a {line}-byte cache line"
+
+
+def test_gpu_caches_are_compute_unit_caches_from_l1_up(amdgpu_device: Device) -> None:
+    node = amdgpu_device.node
+    levels = {cache.level for cache in node.caches}
+    assert {1, 2} <= levels <= {1, 2, 3}, f"GPU cache levels {sorted(levels)}"
+    for cache in node.caches:
+        assert cache.type & CACHE_TYPE_HSACU, f"cache {cache.index} is not marked as a compute-unit cache"
+        assert cache.type & (CACHE_TYPE_DATA | CACHE_TYPE_INSTRUCTION), f"cache {cache.index} holds nothing"
+        assert cache.cache_line_size >= 32, f"cache {cache.index}: {cache.cache_line_size}-byte lines"
+        assert cache.processor_id_low >= node.simd_id_base, f"cache {cache.index} names a CPU core"
+
+
+def test_every_link_has_a_twin_of_the_same_type_and_weight(amdgpu_devices: DeviceSet) -> None:
+    """GetNodeIoLinkProperties, checked: the kernel adds every io_link and p2p_link in both directions."""
+    nodes = {node.index: node for node in amdgpu_devices.process.topology.nodes}
+    for node in nodes.values():
+        for link in node.io_links + node.p2p_links:
+            assert link.node_from == node.index
+            assert link.node_to in nodes and link.node_to != node.index, f"node {node.index}: {link.node_to}"
+            twins = nodes[link.node_to].links_to(node.index)
+            assert any(back.type == link.type and back.weight == link.weight for back in twins), (
+                f"link {node.index}->{link.node_to} (type {link.type}, weight {link.weight}) has no twin in "
+                + (", ".join(f"type {back.type} weight {back.weight}" for back in twins) or "no link back")
+            )
+
+
+@pytest.mark.amdgpu(xgmi=True)
+def test_xgmi_links_join_gpus_of_one_hive(amdgpu_devices: DeviceSet) -> None:
+    nodes = {node.index: node for node in amdgpu_devices.process.topology.nodes}
+    xgmi = [
+        (node, link) for node in nodes.values() for link in node.io_links + node.p2p_links if link.is_xgmi
+    ]
+    assert xgmi, "the selected GPUs reach each other over XGMI, yet no link says so"
+    for node, link in xgmi:
+        peer = nodes[link.node_to]
+        assert node.is_gpu and peer.is_gpu, f"XGMI link {node.index}->{peer.index} ends at a CPU"
+        assert node.hive_id != 0 and node.hive_id == peer.hive_id, f"{node.index}->{peer.index}"
+
+
+def test_gpu_id_files_name_each_gpu_once(amdgpu_devices: DeviceSet) -> None:
+    topology = amdgpu_devices.process.topology
+    for node in topology.nodes:
+        text = (topology.root / "nodes" / str(node.index) / "gpu_id").read_text().strip()
+        assert int(text) == node.gpu_id, f"node {node.index}"
+        assert (node.gpu_id != 0) == node.is_gpu, f"node {node.index}: gpu_id {node.gpu_id}"
+    gpu_ids = [node.gpu_id for node in topology.gpus]
+    assert len(set(gpu_ids)) == len(gpu_ids), f"gpu_ids repeat: {gpu_ids}"
+    for device in amdgpu_devices:
+        assert topology.node_by_gpu_id(device.gpu_id).index == device.node_index
+        assert device.apertures.gpu_id == device.gpu_id
+
+
+def test_memory_banks_describe_real_memory(amdgpu_devices: DeviceSet) -> None:
+    """GetNodeMemoryProperties: banks are counted and sized, CPUs have system memory, GPUs framebuffer."""
+    for node in amdgpu_devices.process.topology.nodes:
+        assert node.properties["mem_banks_count"] == len(node.mem_banks), f"node {node.index}"
+        for bank in node.mem_banks:
+            assert bank.size_in_bytes > 0, f"node {node.index} bank {bank.index} is empty"
+        heaps = {bank.heap_type for bank in node.mem_banks}
+        if node.is_cpu:
+            assert HEAP_TYPE_SYSTEM in heaps, f"CPU node {node.index} has heaps {heaps or 'none'}"
+        else:
+            assert heaps <= {HEAP_TYPE_FB_PUBLIC, HEAP_TYPE_FB_PRIVATE}, (
+                f"GPU node {node.index}: heaps {heaps}"
+            )
+
+
+def test_the_family_entry_agrees_with_the_node(amdgpu_device: Device) -> None:
+    target, props = amdgpu_device.target, amdgpu_device.properties
+    assert families.get_target(amdgpu_device.gfx) is target
+    assert target in families.targets_in_family(amdgpu_device.family)
+    assert props["wave_front_size"] in target.supported_wave_sizes
+    expected_queues = target.sdma_queues_per_engine - target.sdma_reserved_queues_per_engine
+    assert props["num_sdma_queues_per_engine"] == expected_queues, (
+        f"{amdgpu_device.gfx}: the node offers {props['num_sdma_queues_per_engine']} SDMA queues per engine, "
+        f"the family table {expected_queues}"
+    )
+    assert props["num_sdma_engines"] >= 1 and props["num_cp_queues"] >= 1

@@ -107,6 +107,11 @@ def build_dispatch(
     if program.device is not device:
         raise ConfigurationError(f"{program!r} was loaded on another device than {queue.name}")
     grid3 = _dims(grid, "grid", MAX_GRID_DIM)
+    limits = device.target.max_grid_workgroups
+    if any(extent > limit for extent, limit in zip(grid3, limits, strict=True)):
+        raise ConfigurationError(
+            f"grid {grid3} exceeds what {device.gfx} can number: at most {limits} workgroups per dimension"
+        )
     block3 = _dims(block, "block", MAX_WORKGROUP_SIZE)
     if math.prod(block3) > MAX_WORKGROUP_SIZE:
         raise ConfigurationError(

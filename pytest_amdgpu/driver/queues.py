@@ -291,7 +291,12 @@ class Queue(abc.ABC):
         unit_dwords = self.unit_bytes / 4
         read = int(self.ring.read_units * unit_dwords)
         write = int(self.ring.write_units * unit_dwords)
-        start = max(read - 64, 0) if read else 0
+        # Show from a packet boundary: the start of the oldest recent submission still in the ring.
+        ring_dwords = self.ring_buffer.size // 4
+        starts = [int(unit * unit_dwords) for unit in self.ring.submission_starts]
+        start = min(
+            (s for s in starts if s <= read and write - s <= ring_dwords and read - s <= 64), default=read
+        )
         try:
             text = dump.format_ring(
                 words, read_pointer=read, write_pointer=write, decode=self._decoder(), start=start

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import time
 from collections.abc import Callable
 
@@ -46,6 +47,7 @@ class Ring:
         # Packets go straight into the mapped ring; the doorbell store that follows is what the engine sees.
         self._words = ring.view(np.uint32)
         self._known_read_units = 0
+        self.submission_starts: collections.deque[int] = collections.deque(maxlen=64)  # packet boundaries
 
     @property
     def read_units(self) -> int:
@@ -94,6 +96,7 @@ class Ring:
         if padding:
             self._words[position // 4 :] = padding
             position = 0
+        self.submission_starts.append(self.write_units + len(padding) * 4 // self.unit_bytes)
         self._words[position // 4 : position // 4 + len(dwords)] = dwords
         self.write_units += (nbytes + len(padding) * 4) // self.unit_bytes
         self.publish()

@@ -92,6 +92,9 @@ class GpuTarget:
     examples: tuple[str, ...]  # products built on this target
     # COMPUTE_PGM_RSRC2.LDS_SIZE unit: 128 dwords, 320 on gfx950 (AMDGPUUsage compute_pgm_rsrc2 table)
     lds_granule_bytes: int = 128 * 4
+    # Workgroups a dispatch may have per dimension: what the workgroup-id registers can number. gfx12 hands
+    # kernels the y and z ids as the 16-bit halves of ttmp7 (AMDGPUUsage "Initial Kernel Execution State").
+    max_grid_workgroups: tuple[int, int, int] = (1 << 32) - 1, (1 << 32) - 1, (1 << 32) - 1
 
     @property
     def gc_ip_version(self) -> IpVersion:
