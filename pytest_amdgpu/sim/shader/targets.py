@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from pytest_amdgpu import families
+from pytest_amdgpu.packets import registers
 from pytest_amdgpu.sim.shader.errors import ShaderError
 
 
@@ -28,9 +30,14 @@ class TmpringLayout:
         return ((value >> self.wavesize_low) & ((1 << self.wavesize_width) - 1)) * self.wavesize_granule_bytes
 
 
-_TMPRING_GFX9 = TmpringLayout(0, 12, 12, 13, 1024)  # gfx9 and gfx10: WAVESIZE[24:12] in 1 KiB units
-_TMPRING_GFX11 = TmpringLayout(0, 12, 12, 15, 256)  # WAVESIZE[26:12] in 256-byte units
-_TMPRING_GFX12 = TmpringLayout(0, 12, 12, 18, 256)  # WAVESIZE[29:12] in 256-byte units
+def _tmpring(target: str) -> TmpringLayout:
+    """COMPUTE_TMPRING_SIZE as the register table of the target's generation lays it out (one definition)."""
+    row = registers.compute_registers(families.get_target(target))
+    fields = {field.name: field for field in row.COMPUTE_TMPRING_SIZE.fields}
+    waves, wavesize = fields["WAVES"], fields["WAVESIZE"]
+    return TmpringLayout(
+        waves.shift, waves.width, wavesize.shift, wavesize.width, row.tmpring_wavesize_granularity_bytes
+    )
 
 
 @dataclass(frozen=True)
@@ -56,6 +63,10 @@ class TargetProperties:
         return blocks * 8
 
 
+def _lds(target: str) -> int:
+    return families.get_target(target).lds_granule_bytes
+
+
 def properties(target: str, isa_family: str) -> TargetProperties:
     """The properties of `target`; an ISA family the shader core does not model is a ShaderError."""
     if isa_family == "gfx9":
@@ -66,14 +77,16 @@ def properties(target: str, isa_family: str) -> TargetProperties:
             packed_workitem_ids=target in ("gfx90a",) or architected,
             architected_flat_scratch=architected,
             unified_agprs=target >= "gfx90a",
-            lds_granule_bytes=320 * 4 if target == "gfx950" else 128 * 4,
-            tmpring=_TMPRING_GFX9,
+            lds_granule_bytes=families.get_target(target).lds_granule_bytes,
+            tmpring=_tmpring(target),
             cache_syntax="sc" if architected else "glc",
         )
     if isa_family == "gfx10":
-        return TargetProperties(target, isa_family, False, False, False, 512, _TMPRING_GFX9, "glc")
+        return TargetProperties(
+            target, isa_family, False, False, False, _lds(target), _tmpring(target), "glc"
+        )
     if isa_family == "gfx11":
-        return TargetProperties(target, isa_family, True, True, False, 512, _TMPRING_GFX11, "glc")
+        return TargetProperties(target, isa_family, True, True, False, _lds(target), _tmpring(target), "glc")
     if isa_family == "gfx12":
-        return TargetProperties(target, isa_family, True, True, False, 512, _TMPRING_GFX12, "th")
+        return TargetProperties(target, isa_family, True, True, False, _lds(target), _tmpring(target), "th")
     raise ShaderError(f"the shader core does not model ISA family {isa_family!r} (target {target})")
