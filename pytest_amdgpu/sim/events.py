@@ -175,7 +175,9 @@ class SimEvents:
         if event.age in (0, 1):
             event.age = 2
 
-    def wait(self, args: ctypes.Structure, pump: Callable[[], None]) -> None:
+    def wait(
+        self, args: ctypes.Structure, pump: Callable[[], None], idle: Callable[[float], None] = time.sleep
+    ) -> None:
         """kfd_wait_on_events: consume auto-reset signals, honour ages, time out in milliseconds."""
         args.wait_result = abi.KFD_IOC_WAIT_RESULT_FAIL
         count = args.num_events
@@ -220,7 +222,7 @@ class SimEvents:
                 if args.timeout == 0 or (deadline is not None and time.monotonic() >= deadline):
                     args.wait_result = abi.KFD_IOC_WAIT_RESULT_TIMEOUT
                     return
-                time.sleep(0.0005)  # only another thread can change anything now
+                idle(0.0005)  # only another thread can change anything now
         finally:
             self.waiting = set()
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import ctypes
 import errno
+import functools
 import os
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -173,11 +175,24 @@ class SimProcess:
     queues: dict[int, SimQueue] = field(default_factory=dict)
 
 
+def _locked(method: Callable) -> Callable:
+    """Run a SimKfd entry point under the kernel lock: threads of the process take turns, as in a kernel."""
+
+    @functools.wraps(method)
+    def locked(self: SimKfd, *args: object, **kwargs: object) -> object:
+        with self.lock:
+            return method(self, *args, **kwargs)
+
+    return locked
+
+
 class SimKfd:
     """The kernel side: dispatches ioctls by number, validates like kfd_chardev.c, owns every BO."""
 
     def __init__(self, topology: Topology, doorbell_size_of: Callable[[Node], int]) -> None:
         self.topology = topology
+        self.lock = threading.RLock()
+        self._wakeup = threading.Condition(self.lock)
         self.devices: dict[int, SimDevice] = {}
         for node in topology.gpus:
             vram = node.vram_bytes
@@ -220,7 +235,9 @@ class SimKfd:
             abi.AMDKFD_IOC_DESTROY_EVENT: lambda process, args: process.events.destroy(args),
             abi.AMDKFD_IOC_SET_EVENT: lambda process, args: process.events.set(args),
             abi.AMDKFD_IOC_RESET_EVENT: lambda process, args: process.events.reset(args),
-            abi.AMDKFD_IOC_WAIT_EVENTS: lambda process, args: process.events.wait(args, self.pump),
+            abi.AMDKFD_IOC_WAIT_EVENTS: lambda process, args: process.events.wait(
+                args, self.pump, self._idle
+            ),
         }
         self._handlers_by_nr = {
             abi._IOC_NR(request): (request, handler) for request, handler in self._handlers.items()
@@ -228,6 +245,7 @@ class SimKfd:
 
     # -- files -------------------------------------------------------------------------------
 
+    @_locked
     def open(self, path: str) -> SimFile:
         if path == "/dev/kfd":
             kind, gpu_id = "kfd", 0
@@ -243,12 +261,14 @@ class SimKfd:
             self.process = self._create_process()  # found again by mm on later opens
         return sim_file
 
+    @_locked
     def close(self, fd: int) -> None:
         sim_file = self.files.pop(fd, None)
         if sim_file is None:
             raise KernelError(errno.EBADF, f"fd {fd} is not open")
         os.close(fd)
 
+    @_locked
     def shutdown(self) -> None:
         """The process exits: its files close and the kernel releases everything it still held."""
         for fd in list(self.files):
@@ -257,6 +277,7 @@ class SimKfd:
             self._destroy_process(self.process)
             self.process = None
 
+    @_locked
     def live_objects(self) -> list[str]:
         """What the process still holds in the kernel (BOs by handle and VA), for leak checks."""
         if self.process is None:
@@ -289,6 +310,7 @@ class SimKfd:
 
     # -- ioctl dispatch (kfd_ioctl) ----------------------------------------------------------------
 
+    @_locked
     def ioctl(self, fd: int, request: int, arg_addr: int) -> None:
         """Run one ioctl the way kfd_ioctl() does: sizes, copy in, handler, copy out (even on failure)."""
         sim_file = self.files.get(fd)
@@ -819,11 +841,17 @@ class SimKfd:
     def _queue_error(self, queue: SimQueue, report: str) -> None:
         self.queue_errors.append((queue, report))
 
+    def _idle(self, seconds: float) -> None:
+        """A sleeping WAIT_EVENTS lets other threads into the kernel (they may signal what it waits for)."""
+        self._wakeup.wait(seconds)
+
+    @_locked
     def pump(self) -> None:
         """Let every simulated engine run until none can make progress (deterministic order)."""
         while any([engines.run() for _, engines in sorted(self.engines.items())]):
             pass
 
+    @_locked
     def doorbell_store(self, gpu_id: int, offset: int, backing: Backing) -> None:
         """A CPU store into the doorbell slice: the queue owning that doorbell gets a new write pointer."""
         device = self.devices[gpu_id]
@@ -840,12 +868,14 @@ class SimKfd:
                 self.pump()
                 return
 
+    @_locked
     def stall_report(self) -> list[str]:
         """Queues that hold work they cannot run, with what each waits for; empty if nothing is stuck."""
         return [line for _, engines in sorted(self.engines.items()) for line in engines.stall_report()]
 
     # -- mmap --------------------------------------------------------------------------------------
 
+    @_locked
     def mmap_target(
         self, fd: int, offset: int, length: int
     ) -> tuple[Backing | UserPtrBacking, SimBo | None, Callable[[int, int], None]]:
@@ -912,6 +942,7 @@ class SimKfd:
             "sdma_xgmi": engine,
         }
 
+    @_locked
     def _cpu_store(self, offset: int, size: int) -> None:
         """The CPU wrote GPU-visible memory: a queue blocked on a wait may run now."""
         if any(engines.has_blocked() for engines in self.engines.values()):
