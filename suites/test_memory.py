@@ -7,7 +7,7 @@ import errno
 import numpy as np
 import pytest
 
-from pytest_amdgpu.driver import Device, DeviceSet
+from pytest_amdgpu.driver import Buffer, Device, DeviceSet
 from pytest_amdgpu.errors import (
     ConfigurationError,
     GpuFaultError,
@@ -15,6 +15,7 @@ from pytest_amdgpu.errors import (
     OutOfBoundsError,
     ResourceClosedError,
 )
+from pytest_amdgpu.kfd.abi import KFD_MMIO_REMAP_HDP_MEM_FLUSH_CNTL
 from pytest_amdgpu.topology import HEAP_TYPE_FB_PRIVATE, HEAP_TYPE_FB_PUBLIC
 
 DOMAINS = ("vram", "gtt", "host")
@@ -289,3 +290,166 @@ def test_registered_host_memory_is_one_memory_for_cpu_and_gpu(
     np.testing.assert_array_equal(local.view(), pattern)
     assert host.read(np.uint32, 1, offset=64)[0] == 0x1234_5678
     assert host.read(np.uint32, 1, offset=9_996)[0] == 0xDEAD_BEEF
+
+
+# -- fragmentation and stress -------------------------------------------------------------------------------
+
+VRAM_ALIGN_BYTES = 2 << 20  # AVAILABLE_MEMORY counts VRAM in 2 MiB steps (VRAM_AVAILABLITY_ALIGN)
+FRAGMENT_BLOCKS = 32
+
+
+def mark_both_ends(queue, blocks: list[Buffer], first_mark: int) -> list[int]:
+    """The GPU writes one mark into the first and the last dword of every block; returns the marks."""
+    marks = [first_mark + index for index in range(len(blocks))]
+    for block, mark in zip(blocks, marks, strict=True):
+        queue.write(block, [mark]).write(block, [mark], offset=block.size - 4)
+    queue.submit().wait()
+    return marks
+
+
+def assert_both_ends_hold(blocks: list[Buffer], marks: list[int]) -> None:
+    for index, (block, mark) in enumerate(zip(blocks, marks, strict=True)):
+        ends = [int(block.read(np.uint32, 1, offset=offset)[0]) for offset in (0, block.size - 4)]
+        assert ends == [mark, mark], (
+            f"block {index} ({block}) holds {ends[0]:#x} and {ends[1]:#x} at its ends, expected {mark:#x}"
+        )
+
+
+def test_vram_freed_in_a_checkerboard_is_refilled_by_blocks_twice_as_big(
+    amdgpu_device: Device, sdma_queue
+) -> None:
+    """Fragmentation: all VRAM in blocks, every other block freed, the holes filled by blocks twice as big.
+
+    The new blocks can only live in the holes, so one more block is refused; no block shares memory with
+    another (each keeps the marks the GPU wrote at its ends). Per GPU, as it takes all of a GPU's VRAM:
+    under xdist only the worker that owns the GPU may do that.
+    """
+    device = amdgpu_device
+    if not has_dedicated_vram(device):
+        pytest.skip(f"gpu{device.index} has no framebuffer heap: its VRAM is system memory")
+    available_before = device.available_memory()
+    block_bytes = available_before // FRAGMENT_BLOCKS // VRAM_ALIGN_BYTES * VRAM_ALIGN_BYTES
+    if block_bytes < 2 * VRAM_ALIGN_BYTES:
+        pytest.skip(f"gpu{device.index} has only {available_before} bytes of VRAM available")
+    buffers_before = len(device.live_buffers)
+    blocks: list[Buffer] = []
+    try:
+        blocks = [device.alloc(block_bytes, "vram") for _ in range(FRAGMENT_BLOCKS)]
+        rest = device.available_memory()
+        if rest:
+            blocks.append(device.alloc(rest, "vram"))  # nothing is left outside the blocks
+        assert device.available_memory() < block_bytes
+        marks = mark_both_ends(sdma_queue, blocks, 0x1000)
+        for hole in blocks[1:FRAGMENT_BLOCKS:2]:
+            hole.free()
+        assert device.available_memory() >= FRAGMENT_BLOCKS // 2 * block_bytes, "freed VRAM did not come back"
+        kept = [(block, mark) for block, mark in zip(blocks, marks, strict=True) if not block.freed]
+        doubles = [device.alloc(2 * block_bytes, "vram") for _ in range(FRAGMENT_BLOCKS // 4)]
+        blocks += doubles
+        with pytest.raises(KfdIoctlError) as refused:
+            blocks.append(device.alloc(block_bytes, "vram"))
+        assert refused.value.errno == errno.ENOMEM, "the blocks twice as big did not take the holes"
+        double_marks = mark_both_ends(sdma_queue, doubles, 0x2000)
+        assert_both_ends_hold([block for block, _ in kept], [mark for _, mark in kept])
+        assert_both_ends_hold(doubles, double_marks)
+    finally:
+        for block in blocks:
+            block.free()
+    assert device.available_memory() == available_before
+    assert len(device.live_buffers) == buffers_before
+
+
+SYSTEM_BLOCK_BYTES = 4 << 30
+SYSTEM_STRESS_CAP_BYTES = 256 << 30  # as kfdtest: at most 2048 blocks of 128 MiB per round
+SYSTEM_STRESS_ROUNDS = 4
+
+
+def test_big_gtt_blocks_allocated_until_refused_all_come_back_every_round(
+    amdgpu_devices: DeviceSet, sdma_queue
+) -> None:
+    """BigSysBufferStressTest: 4 GiB GTT blocks, GPU-mapped and written, until ENOMEM or 256 GiB, four times.
+
+    A round that gets fewer blocks than the first has lost memory to a leak of the round before.
+    """
+    device = amdgpu_devices[0]
+    buffers_before = len(device.live_buffers)
+    vram_before = device.available_memory()
+    counts: list[int] = []
+    for round_number in range(SYSTEM_STRESS_ROUNDS):
+        blocks: list[Buffer] = []
+        try:
+            while len(blocks) < SYSTEM_STRESS_CAP_BYTES // SYSTEM_BLOCK_BYTES:
+                try:
+                    blocks.append(device.alloc(SYSTEM_BLOCK_BYTES, "gtt"))
+                except KfdIoctlError as refusal:
+                    assert refusal.errno == errno.ENOMEM, refusal
+                    break
+            assert blocks, "not one GTT block could be allocated"
+            marks = mark_both_ends(sdma_queue, blocks, (round_number + 1) << 16)
+            assert_both_ends_hold(blocks, marks)
+        finally:
+            for block in blocks:
+                block.free()
+        counts.append(len(blocks))
+    assert counts == counts[:1] * SYSTEM_STRESS_ROUNDS, f"blocks per round: {counts}"
+    assert len(device.live_buffers) == buffers_before
+    assert device.available_memory() == vram_before
+
+
+# -- HDP flush through the remapped MMIO page ---------------------------------------------------------------
+
+
+def test_cpu_writes_to_vram_reach_a_shader_after_an_hdp_flush(
+    amdgpu_devices: DeviceSet, compute_queue, kernel, gpu_buffer
+) -> None:
+    """HostHdpFlush: the CPU writes VRAM, flushes HDP through the remapped MMIO page, then a shader copies it.
+
+    The simulator has no HDP cache, so there a missing flush goes unseen; the page, the store to its
+    HDP_MEM_FLUSH_CNTL register and the data path are what this checks.
+    """
+    device = amdgpu_devices[0]
+    if not has_dedicated_vram(device):
+        pytest.skip(f"gpu{device.index} has no framebuffer heap: there is no HDP in front of its memory")
+    n = 1024
+    data = np.random.default_rng(n).integers(0, 2**32, n, dtype=np.uint32)
+    local, copied = gpu_buffer(4 * n, "vram"), gpu_buffer(4 * (n + 1), "gtt")
+    copied.write(np.full(n + 1, 0xDEAD_BEEF, dtype=np.uint32))
+    with device.alloc_mmio_remap() as mmio:
+        assert mmio.size == 4096 and device.gpu_id in mmio.mapped_gpu_ids
+        local.write(data)
+        mmio.cpu.store_u32(KFD_MMIO_REMAP_HDP_MEM_FLUSH_CNTL, 1)
+        compute_queue.dispatch(kernel("copy_dword"), grid=n // 256, block=256, args=[copied, local, n])
+        compute_queue.submit().wait()
+    words = copied.read(np.uint32)
+    np.testing.assert_array_equal(words[:n], data)
+    assert words[n] == 0xDEAD_BEEF, "the shader copied past its end"
+
+
+@pytest.mark.amdgpu(gpus=2)
+def test_a_peer_writes_vram_flushes_its_owner_hdp_and_the_owner_reads_it(
+    amdgpu_devices: DeviceSet, gpu_buffer, timeline_semaphore, kernel
+) -> None:
+    """DeviceHdpFlush: a peer writes the owner's VRAM, then the owner's HDP flush register, then signals.
+
+    The owner's shader, submitted first and waiting on that signal, copies out what the peer wrote.
+    """
+    owner, peer = amdgpu_devices[0], amdgpu_devices[1]
+    if not has_dedicated_vram(owner):
+        pytest.skip(f"gpu{owner.index} has no framebuffer heap: there is no HDP in front of its memory")
+    n = 1024
+    data = np.arange(n, dtype=np.uint32) * 0x0001_0001 + 0xBEEF
+    shared, copied = gpu_buffer(4 * n, "vram", device=owner), gpu_buffer(4 * n, "gtt", device=owner)
+    shared.map_to(peer)
+    copied.fill(0)
+    semaphore = timeline_semaphore(device=owner)
+    semaphore.map_to(peer)
+    with owner.alloc_mmio_remap() as mmio, owner.compute_queue() as reader, peer.compute_queue() as writer:
+        mmio.map_to(peer)
+        reader.wait(semaphore, 1)
+        reader.dispatch(kernel("copy_dword"), grid=n // 256, block=256, args=[copied, shared, n])
+        done = reader.submit()
+        assert not copied.read().any(), "the owner read before the peer signalled"
+        writer.write(shared, data).write(mmio, [1], offset=KFD_MMIO_REMAP_HDP_MEM_FLUSH_CNTL)
+        writer.signal(semaphore, 1).submit().wait()
+        done.wait()
+    np.testing.assert_array_equal(copied.read(np.uint32), data)

@@ -1,9 +1,11 @@
-"""Topology conformance: what the kernel reports about each GPU node is self-consistent and known."""
+"""Topology conformance: what the kernel reports about each GPU node (and its clocks) is self-consistent."""
 
 from __future__ import annotations
 
 import itertools
+import time
 
+import numpy as np
 import pytest
 
 from pytest_amdgpu import families
@@ -152,3 +154,53 @@ def test_the_family_entry_agrees_with_the_node(amdgpu_device: Device) -> None:
         f"the family table {expected_queues}"
     )
     assert props["num_sdma_engines"] >= 1 and props["num_cp_queues"] >= 1
+
+
+# -- clocks --------------------------------------------------------------------------------------------------
+
+CLOCK_SLACK_NS = 1_000_000  # CLOCK_BOOTTIME and CLOCK_MONOTONIC tick at one rate; allow 1 ms for rounding
+
+
+def test_every_clock_counter_advances_and_the_system_clock_keeps_time(amdgpu_devices: DeviceSet) -> None:
+    """ClockCountersBasicTest on every GPU: two GET_CLOCK_COUNTERS samples 10 ms apart.
+
+    The GPU, CPU and system counters all move forward, the system clock frequency is not zero, and the
+    system counter advanced by the time that really passed between the two samples.
+    """
+    devices = list(amdgpu_devices)
+    first_started = time.monotonic_ns()
+    first = [device.clock_counters() for device in devices]
+    first_ended = time.monotonic_ns()
+    time.sleep(0.01)
+    second_started = time.monotonic_ns()
+    second = [device.clock_counters() for device in devices]
+    second_ended = time.monotonic_ns()
+    for device, before, after in zip(devices, first, second, strict=True):
+        where = f"gpu{device.index}: {before} then {after}"
+        assert before.gpu_clock_counter > 0 and before.system_clock_counter > 0, where
+        assert after.gpu_clock_counter > before.gpu_clock_counter, where
+        assert after.cpu_clock_counter > before.cpu_clock_counter, where
+        assert after.system_clock_counter > before.system_clock_counter, where
+        assert before.system_clock_freq > 0 and after.system_clock_freq == before.system_clock_freq, where
+        ticks = after.system_clock_counter - before.system_clock_counter
+        elapsed_ns = ticks * 10**9 // before.system_clock_freq
+        shortest, longest = second_started - first_ended, second_ended - first_started
+        assert shortest - CLOCK_SLACK_NS <= elapsed_ns <= longest + CLOCK_SLACK_NS, (
+            f"{where}: the system counter says {elapsed_ns} ns passed, the CPU {shortest}..{longest} ns"
+        )
+
+
+def test_a_queue_timestamp_falls_between_two_clock_counter_samples(
+    amdgpu_devices: DeviceSet, compute_queue, gpu_buffer
+) -> None:
+    """RELEASE_MEM timestamps and GET_CLOCK_COUNTERS read one GPU clock (what profilers rely on)."""
+    device = amdgpu_devices[0]
+    stamps = gpu_buffer(16, "gtt")
+    before = device.clock_counters().gpu_clock_counter
+    compute_queue.timestamp(stamps).submit().wait()
+    compute_queue.timestamp(stamps, 8).submit().wait()
+    after = device.clock_counters().gpu_clock_counter
+    first, second = (int(stamp) for stamp in stamps.read(np.uint64))
+    assert before <= first < second <= after, (
+        f"clock counter {before}, then timestamps {first} and {second}, then clock counter {after}"
+    )
