@@ -238,3 +238,37 @@ def test_a_signal_given_before_the_wait_is_kept_for_it(amdgpu_devices: DeviceSet
     started = time.monotonic()
     assert events[0].wait(10.0)
     assert time.monotonic() - started < 1.0
+
+
+def test_an_old_age_finds_a_signal_an_auto_reset_already_consumed(amdgpu_devices: DeviceSet) -> None:
+    """SignalEventExt: a wait given a signal event's last age returns at once if it was signalled since."""
+    device = amdgpu_devices[0]
+    event = device.process.events.create("signal", auto_reset=True, device=device)
+    try:
+        event.set()
+        assert event.wait(0, since_age=1)  # the first wait learns the age
+        seen = event.age
+        assert seen > 1
+        assert not event.wait(0, since_age=seen)  # nothing since: no signal, same age
+        event.set()
+        assert event.wait(0)  # a plain wait consumes the auto-reset signal...
+        assert event.wait(0, since_age=seen)  # ...but the age still shows it happened
+        assert event.age > seen
+        with device.compute_queue() as queue:
+            seen = event.age
+            queue.emit(
+                pm4.build(
+                    queue.dialect,
+                    "RELEASE_MEM",
+                    event_type=pm4.CACHE_FLUSH_AND_INV_TS_EVENT,
+                    event_index=pm4.EVENT_INDEX_END_OF_PIPE,
+                    data_sel=pm4.EOP_DATA_SEL_VALUE_32BIT,
+                    addr=event.mailbox_va,
+                    data=event.event_id,
+                    int_sel=pm4.EOP_INT_SEL_SEND_INT_ON_CONFIRM,
+                    int_ctxid=event.event_id,
+                )
+            ).submit().wait()
+            assert event.wait(1.0, since_age=seen) and event.age > seen  # a GPU signal moves the age too
+    finally:
+        event.destroy()

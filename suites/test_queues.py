@@ -210,6 +210,24 @@ def test_a_paused_queue_holds_its_work_until_resumed(amdgpu_devices: DeviceSet, 
 
 
 @pytest.mark.parametrize("kind", QUEUE_KINDS)
+def test_a_queue_updated_to_no_ring_holds_its_work_until_resumed(
+    amdgpu_devices: DeviceSet, kind: str
+) -> None:
+    """DisableCp/SdmaQueueByUpdateWithNullAddress: UPDATE_QUEUE to a ring of 0 disables the queue."""
+    device = amdgpu_devices[0]
+    require_kind(device, kind)
+    with device.alloc(8, "gtt") as target, open_queue(device, kind) as queue:
+        queue.disable()
+        held = queue.write(target, [7]).submit()
+        with pytest.raises(GpuTimeoutError):
+            held.wait(timeout=0.2)
+        assert target.read(np.uint32, 1)[0] == 0, "a queue without a ring ran its work"
+        queue.resume()
+        held.wait()
+        assert target.read(np.uint32, 1)[0] == 7
+
+
+@pytest.mark.parametrize("kind", QUEUE_KINDS)
 def test_a_ring_wraps_around_many_times(amdgpu_devices: DeviceSet, kind: str) -> None:
     """CpQueueWraparound / SdmaQueueWraparound: packets of changing length in a 4 KiB ring, all executed."""
     device = amdgpu_devices[0]

@@ -49,6 +49,7 @@ class Event:
         self.auto_reset = auto_reset
         self.destroyed = False
         self.last_memory_fault: MemoryFault | None = None
+        self.age = 0  # the signal count KFD reported at the last completed wait (interface 1.14 and later)
 
     @property
     def mailbox_va(self) -> int:
@@ -69,9 +70,13 @@ class Event:
             abi.AMDKFD_IOC_RESET_EVENT, abi.kfd_ioctl_reset_event_args(event_id=self.event_id)
         )
 
-    def wait(self, timeout_s: float | None) -> bool:
-        """Sleep until the event fires (True) or `timeout_s` passes (False); None waits forever."""
-        return self.manager.wait([self], timeout_s, wait_for_all=True)
+    def wait(self, timeout_s: float | None, *, since_age: int = 0) -> bool:
+        """Sleep until the event fires (True) or `timeout_s` passes (False); None waits forever.
+
+        With `since_age` (an `age` seen before), a signal event that was signalled since then counts as
+        fired even if an auto-reset consumed it meanwhile: KFD compares the event's age with it.
+        """
+        return self.manager.wait([self], timeout_s, wait_for_all=True, ages=[since_age])
 
     def destroy(self) -> None:
         if self.destroyed:
@@ -141,7 +146,14 @@ class EventManager:
     def forget(self, event: Event) -> None:
         self.events.pop(event.event_id, None)
 
-    def wait(self, events: Sequence[Event], timeout_s: float | None, *, wait_for_all: bool) -> bool:
+    def wait(
+        self,
+        events: Sequence[Event],
+        timeout_s: float | None,
+        *,
+        wait_for_all: bool,
+        ages: Sequence[int] | None = None,
+    ) -> bool:
         """WAIT_EVENTS on `events` (all of them, or any); False when `timeout_s` passed first."""
         if not events:
             return True
@@ -150,6 +162,8 @@ class EventManager:
         records = (abi.kfd_event_data * len(events))()
         for record, event in zip(records, events, strict=True):
             record.event_id = event.event_id
+        for record, age in zip(records, ages or (), strict=False):
+            record.signal_event_data.last_event_age = age
         deadline = None if timeout_s is None else time.monotonic() + max(timeout_s, 0.0)
         while True:
             if deadline is None:
@@ -168,6 +182,8 @@ class EventManager:
             if deadline is None or time.monotonic() >= deadline:
                 return False
         for record, event in zip(records, events, strict=True):
+            if event.kind == "signal" and ages:
+                event.age = record.signal_event_data.last_event_age
             if event.kind == "memory":
                 data = record.memory_exception_data
                 event.last_memory_fault = MemoryFault(

@@ -322,7 +322,20 @@ class Queue(abc.ABC):
         self._check()
         self._update(0)
 
+    def disable(self) -> None:
+        """UPDATE_QUEUE with no ring (address and size 0): the queue is inactive until resume()."""
+        self._check()
+        args = abi.kfd_ioctl_update_queue_args(
+            ring_base_address=0,
+            queue_id=self.queue_id,
+            ring_size=0,
+            queue_percentage=self.percentage,
+            queue_priority=self.priority,
+        )
+        self.device.process.ioctl(abi.AMDKFD_IOC_UPDATE_QUEUE, args)
+
     def resume(self) -> None:
+        """UPDATE_QUEUE with the queue's ring and percentage again, after pause() or disable()."""
         self._check()
         self._update(self.percentage)
 
