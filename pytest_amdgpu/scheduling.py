@@ -155,7 +155,7 @@ class GpuScheduling:
             self._top_up(node)
 
     def remove_pending_tests_from_node(self, node: Any, indices: Sequence[int]) -> None:
-        raise NotImplementedError("GPU scheduling does not steal work: a GPU's tests stay with its worker")
+        raise RuntimeError("GPU scheduling never asks to steal work: a GPU's tests stay with its worker")
 
     # -- internals -----------------------------------------------------------------------------
 
