@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import threading
 
 import numpy as np
 import pytest
@@ -453,3 +454,50 @@ def test_a_peer_writes_vram_flushes_its_owner_hdp_and_the_owner_reads_it(
         writer.signal(semaphore, 1).submit().wait()
         done.wait()
     np.testing.assert_array_equal(copied.read(np.uint32), data)
+
+
+def test_the_same_host_memory_registered_twice_is_one_registration(amdgpu_devices: DeviceSet) -> None:
+    """MemoryRegisterSamePtr: registering a host range again shares it; each Buffer can be freed alone."""
+    device = amdgpu_devices[0]
+    data = np.zeros(3 * 4096 + 100, dtype=np.uint8)
+    first = device.register_host(data)
+    second = device.register_host(data)
+    try:
+        assert first.handle == second.handle and first.gpu_addr == second.gpu_addr == data.ctypes.data
+        with device.sdma_queue() as queue:
+            queue.fill(first, 0x0505_0505, 4096).submit().wait()
+            first.free()
+            queue.fill(second, 0x0606_0606, 4096, offset=4096).submit().wait()
+        assert (data[:4096] == 5).all() and (data[4096:8192] == 6).all()
+    finally:
+        first.free()
+        second.free()
+
+
+def test_threads_registering_one_host_range_at_once_all_succeed(amdgpu_devices: DeviceSet) -> None:
+    """MultiThreadRegisterUserptrTest: concurrent registrations of one range share a single registration."""
+    device = amdgpu_devices[0]
+    data = np.zeros(1 << 22, dtype=np.uint8)
+    buffers: list[Buffer] = []
+    errors: list[BaseException] = []
+
+    def register() -> None:
+        try:
+            buffers.append(device.register_host(data))
+        except BaseException as exc:  # collected and asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=register) for _ in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    try:
+        assert errors == []
+        assert len({buffer.handle for buffer in buffers}) == 1
+        with device.sdma_queue() as queue:
+            queue.fill(buffers[-1], 0x0909_0909, 1 << 22).submit().wait()
+        assert (data == 9).all()
+    finally:
+        for buffer in buffers:
+            buffer.free()

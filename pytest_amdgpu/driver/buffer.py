@@ -55,6 +55,8 @@ class Buffer:
         self.mapped_gpu_ids: list[int] = []
         self.freed = False
         self.owner: object | None = None  # a queue or semaphore that frees this buffer itself
+        self.registration: object | None = None  # caller-owned memory registered by Device.register_host
+        self.keepalive: object | None = None  # what must outlive the registration (the caller's array)
 
     # -- CPU access --------------------------------------------------------------------------
 

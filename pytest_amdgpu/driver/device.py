@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import ctypes
 import os
+import threading
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+import numpy as np
 
 from pytest_amdgpu import families
 from pytest_amdgpu.driver.buffer import DOMAINS, Buffer, domain_flags
@@ -41,6 +44,17 @@ def round_up(value: int, alignment: int) -> int:
     return (value + alignment - 1) // alignment * alignment
 
 
+@dataclass
+class Registration:
+    """Caller-owned memory registered with KFD, shared by every Buffer that registered the same pages."""
+
+    handle: int
+    start: int
+    alloc_size: int
+    users: int = 0
+    mapped_gpu_ids: list[int] = field(default_factory=list)
+
+
 @dataclass(frozen=True)
 class ClockCounters:
     """One GET_CLOCK_COUNTERS sample."""
@@ -74,6 +88,8 @@ class Device:
         self._queues: dict[int, Queue] = {}
         self._semaphores: dict[int, TimelineSemaphore] = {}
         self._uploads: dict[str, Upload] = {}
+        self._registrations: dict[tuple[int, int], Registration] = {}
+        self._registration_lock = threading.Lock()
         self._scratch: Buffer | None = None
         self._doorbells: Buffer | None = None
         self.closed = False
@@ -227,6 +243,75 @@ class Device:
         )
         self._map_new_buffer(buffer)
         return buffer
+
+    def register_host(self, memory: np.ndarray | tuple[int, int]) -> Buffer:
+        """Make memory the caller owns GPU-visible, at its own address (a userptr registration).
+
+        `memory` is a C-contiguous numpy array (kept alive by the Buffer) or an (address, size) pair.
+        The pages around it are registered; registering the same memory again shares that registration,
+        as libhsakmt does. Free every Buffer before the memory itself goes away.
+        """
+        self._check_open()
+        keepalive: object = None
+        if isinstance(memory, np.ndarray):
+            if not memory.flags.c_contiguous or memory.nbytes == 0:
+                raise ConfigurationError("register_host needs a non-empty C-contiguous numpy array")
+            addr, size, keepalive = memory.ctypes.data, memory.nbytes, memory
+        elif (
+            isinstance(memory, tuple)
+            and len(memory) == 2
+            and all(isinstance(v, int) and not isinstance(v, bool) for v in memory)
+            and memory[0] > 0
+            and memory[1] > 0
+        ):
+            addr, size = memory
+        else:
+            raise ConfigurationError(f"register_host takes a numpy array or (address, size), got {memory!r}")
+        start = addr - addr % PAGE_SIZE
+        alloc_size = round_up(addr + size, PAGE_SIZE) - start
+        with self._registration_lock:
+            shared = self._registrations.get((start, alloc_size))
+            if shared is None:
+                flags = domain_flags("host", writable=True, executable=False, uncached=False)
+                args = self._alloc_memory_of_gpu(start, alloc_size, flags, mmap_offset=start)
+                shared = Registration(handle=args.handle, start=start, alloc_size=alloc_size)
+                try:
+                    self._map_to_gpus_of(shared, [self])
+                except BaseException:
+                    self._free_handle(shared.handle)
+                    raise
+                self._registrations[(start, alloc_size)] = shared
+            shared.users += 1
+        buffer = Buffer(
+            self,
+            domain="host",
+            gpu_addr=addr,
+            size=size,
+            alloc_size=alloc_size,
+            handle=shared.handle,
+            flags=0,
+            cpu=MappedRegion(addr, size),
+        )
+        buffer.mapped_gpu_ids = shared.mapped_gpu_ids
+        buffer.registration = shared
+        buffer.keepalive = keepalive
+        self._buffers[id(buffer)] = buffer
+        return buffer
+
+    def _map_to_gpus_of(self, registration: Registration, devices: list[Device]) -> None:
+        holder = Buffer(
+            self,
+            domain="host",
+            gpu_addr=registration.start,
+            size=registration.alloc_size,
+            alloc_size=registration.alloc_size,
+            handle=registration.handle,
+            flags=0,
+            cpu=None,
+        )
+        holder.mapped_gpu_ids = registration.mapped_gpu_ids
+        self._map_to_gpus(holder, devices)
+        holder.freed = True  # only a carrier for the mapping call
 
     def alloc_process_buffer(self, size: int, domain: str) -> Buffer:
         """A buffer that belongs to the KFD process, not to this device's lifetime (e.g. the event page)."""
@@ -428,6 +513,15 @@ class Device:
         may still reference it; a freed VRAM/GTT BO keeps its pages until the CPU mapping goes.
         """
         errors: list[AmdgpuError] = []
+        registration = buffer.registration
+        if registration is not None:
+            with self._registration_lock:
+                registration.users -= 1
+                if registration.users > 0:  # another Buffer still uses this registration
+                    buffer.freed = True
+                    self._buffers.pop(id(buffer), None)
+                    return
+                del self._registrations[(registration.start, registration.alloc_size)]
         try:
             self._unmap_from_gpus(buffer, list(buffer.mapped_gpu_ids))
         except AmdgpuError as exc:
@@ -436,7 +530,7 @@ class Device:
             self._free_handle(buffer.handle)
         except AmdgpuError as exc:
             errors.append(exc)
-        if buffer._cpu is not None:
+        if buffer._cpu is not None and registration is None:  # registered memory stays the caller's
             try:
                 self.transport.munmap(buffer._cpu)
             except AmdgpuError as exc:
