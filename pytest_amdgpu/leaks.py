@@ -68,6 +68,15 @@ register_resource_kind(
 )
 register_resource_kind(
     ResourceKind(
+        "dma-buf fd",
+        "dma-buf fds",
+        live=lambda device: device.live_dmabufs,
+        release=lambda dmabuf: dmabuf.close(),
+        release_order=30,
+    )
+)
+register_resource_kind(
+    ResourceKind(
         "semaphore",
         "semaphores",
         live=lambda device: device.live_semaphores,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import os
 import threading
 
 import numpy as np
@@ -501,3 +502,47 @@ def test_threads_registering_one_host_range_at_once_all_succeed(amdgpu_devices: 
     finally:
         for buffer in buffers:
             buffer.free()
+
+
+def test_vram_shared_as_a_dmabuf_is_one_memory_for_exporter_and_importer(amdgpu_devices: DeviceSet) -> None:
+    """ExportDMABufTest: VRAM exported as a dma-buf, imported (on a peer when there is one), written
+    through the import after the exporter's handle and the fd are gone, read back by the exporter."""
+    owner = amdgpu_devices[0]
+    importer = amdgpu_devices[1] if len(amdgpu_devices) > 1 else owner
+    size = 1 << 20
+    with (
+        owner.alloc(size, "vram") as local,
+        owner.alloc(size, "gtt") as staging,
+        importer.alloc(size, "gtt") as remote_staging,
+        owner.sdma_queue() as owner_queue,
+        importer.sdma_queue() as importer_queue,
+    ):
+        staging.view(np.uint32)[:] = 0xAAAA_AAAA
+        owner_queue.copy(local, staging, size).submit().wait()
+        with local.export_dmabuf() as dmabuf:
+            info = importer.dmabuf_info(dmabuf)
+            assert (info.size, info.gpu_id) == (size, owner.gpu_id)
+            imported = importer.import_dmabuf(dmabuf)
+        with imported:  # the fd is closed: the import alone holds the pages now
+            assert imported.size == size and imported.domain == "vram"
+            importer_queue.copy(remote_staging, imported, size).submit().wait()
+            assert (remote_staging.view(np.uint32) == 0xAAAA_AAAA).all()
+            importer_queue.fill(imported, 0xBBBB_BBBB, size).submit().wait()
+        owner_queue.copy(staging, local, size).submit().wait()
+        assert (staging.view(np.uint32) == 0xBBBB_BBBB).all()
+
+
+def test_dmabuf_refusals_name_the_reason(amdgpu_device: Device) -> None:
+    """Registered host memory cannot be exported (EPERM); an fd that is no dma-buf cannot be imported."""
+    with amdgpu_device.alloc(4096, "host") as host:
+        with pytest.raises(KfdIoctlError) as refused:
+            host.export_dmabuf()
+        assert refused.value.errno == errno.EPERM
+    read_end, write_end = os.pipe()
+    try:
+        with pytest.raises(KfdIoctlError) as refused:
+            amdgpu_device.import_dmabuf(read_end)
+        assert refused.value.errno == errno.EINVAL
+    finally:
+        os.close(read_end)
+        os.close(write_end)

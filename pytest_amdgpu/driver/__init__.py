@@ -7,6 +7,7 @@ from collections.abc import Iterator, Sequence
 from pytest_amdgpu.driver.backends import BACKENDS, DEFAULT_MACHINE, make_transport
 from pytest_amdgpu.driver.buffer import Buffer
 from pytest_amdgpu.driver.device import ClockCounters, Device
+from pytest_amdgpu.driver.dmabuf import DmaBuf, DmaBufInfo
 from pytest_amdgpu.driver.process import KfdProcess
 from pytest_amdgpu.errors import AmdgpuError, DeviceError
 from pytest_amdgpu.kfd.transport import Transport
@@ -124,6 +125,8 @@ __all__ = [
     "ClockCounters",
     "Device",
     "DeviceSet",
+    "DmaBuf",
+    "DmaBufInfo",
     "list_machines",
     "open_devices",
 ]

@@ -14,6 +14,7 @@ from pytest_amdgpu.kfd.transport import MappedRegion
 
 if TYPE_CHECKING:
     from pytest_amdgpu.driver.device import Device
+    from pytest_amdgpu.driver.dmabuf import DmaBuf
 
 DOMAINS = ("vram", "gtt", "host")
 
@@ -57,6 +58,7 @@ class Buffer:
         self.owner: object | None = None  # a queue or semaphore that frees this buffer itself
         self.registration: object | None = None  # caller-owned memory registered by Device.register_host
         self.keepalive: object | None = None  # what must outlive the registration (the caller's array)
+        self.exporter_gpu_id: int | None = None  # set on a Buffer imported from a dma-buf
 
     # -- CPU access --------------------------------------------------------------------------
 
@@ -111,6 +113,10 @@ class Buffer:
 
     def unmap_from(self, *devices: Device) -> None:
         self.device.unmap_buffer(self, devices)
+
+    def export_dmabuf(self) -> DmaBuf:
+        """A dma-buf file descriptor sharing this buffer's pages (close it when done)."""
+        return self.device.export_dmabuf(self)
 
     # -- lifetime ----------------------------------------------------------------------------
 

@@ -12,6 +12,7 @@ import numpy as np
 
 from pytest_amdgpu import families
 from pytest_amdgpu.driver.buffer import DOMAINS, Buffer, domain_flags
+from pytest_amdgpu.driver.dmabuf import DmaBuf, DmaBufInfo
 from pytest_amdgpu.driver.events import MemoryFault
 from pytest_amdgpu.driver.process import Apertures, KfdProcess
 from pytest_amdgpu.driver.program import Program, Upload, read_code_object, upload
@@ -92,6 +93,7 @@ class Device:
         self._registration_lock = threading.Lock()
         self._scratch: Buffer | None = None
         self._doorbells: Buffer | None = None
+        self._dmabufs: dict[int, DmaBuf] = {}
         self.closed = False
         # Armed for the device's life: the kernel reports GPU page faults through memory events.
         self.memory_event = process.events.create("memory", device=self)
@@ -338,6 +340,74 @@ class Device:
                 self.fault_log.append(fault)
                 return [fault]
         return []
+
+    # -- dma-buf -----------------------------------------------------------------------------
+
+    def export_dmabuf(self, buffer: Buffer) -> DmaBuf:
+        """EXPORT_DMABUF: a dma-buf fd for `buffer` (VRAM or GTT; registered host memory cannot be)."""
+        self._check_owned(buffer)
+        args = abi.kfd_ioctl_export_dmabuf_args(handle=buffer.handle, flags=os.O_CLOEXEC)
+        self.process.ioctl(abi.AMDKFD_IOC_EXPORT_DMABUF, args)
+        dmabuf = DmaBuf(self, args.dmabuf_fd, buffer)
+        self._dmabufs[id(dmabuf)] = dmabuf
+        return dmabuf
+
+    def forget_dmabuf(self, dmabuf: DmaBuf) -> None:
+        self._dmabufs.pop(id(dmabuf), None)
+
+    @property
+    def live_dmabufs(self) -> list[DmaBuf]:
+        return list(self._dmabufs.values())
+
+    def dmabuf_info(self, dmabuf: DmaBuf | int) -> DmaBufInfo:
+        """GET_DMABUF_INFO of a dma-buf fd (ours or another driver's): size, exporting GPU, placement."""
+        self._check_open()
+        fd = dmabuf.fileno() if isinstance(dmabuf, DmaBuf) else _check_fd(dmabuf)
+        args = abi.kfd_ioctl_get_dmabuf_info_args(dmabuf_fd=fd)
+        self.process.ioctl(abi.AMDKFD_IOC_GET_DMABUF_INFO, args)
+        return DmaBufInfo(size=args.size, gpu_id=args.gpu_id, flags=args.flags)
+
+    def import_dmabuf(self, dmabuf: DmaBuf | int) -> Buffer:
+        """IMPORT_DMABUF: the dma-buf's pages as a Buffer of this GPU, CPU-mapped through the fd.
+
+        The Buffer shares memory with the exporter and keeps it alive after the fd is closed; it is
+        freed like any other Buffer. Any failure undoes the steps before it.
+        """
+        info = self.dmabuf_info(dmabuf)
+        fd = dmabuf.fileno() if isinstance(dmabuf, DmaBuf) else dmabuf
+        reservation = self._reserve_va(info.size)
+        try:
+            args = abi.kfd_ioctl_import_dmabuf_args(
+                va_addr=reservation.addr, gpu_id=self.gpu_id, dmabuf_fd=fd
+            )
+            self.process.ioctl(abi.AMDKFD_IOC_IMPORT_DMABUF, args)
+        except BaseException:
+            self.transport.munmap(reservation)
+            raise
+        try:
+            cpu = self.transport.mmap(
+                info.size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd=fd, addr=reservation.addr
+            )
+        except BaseException:
+            self._free_handle(args.handle)
+            self.transport.munmap(reservation)
+            raise
+        placement = abi.KFD_IOC_ALLOC_MEM_FLAGS_VRAM | abi.KFD_IOC_ALLOC_MEM_FLAGS_GTT
+        buffer = Buffer(
+            self,
+            domain="vram" if info.flags & abi.KFD_IOC_ALLOC_MEM_FLAGS_VRAM else "gtt",
+            gpu_addr=reservation.addr,
+            size=info.size,
+            alloc_size=info.size,
+            handle=args.handle,
+            flags=(info.flags & placement)
+            | abi.KFD_IOC_ALLOC_MEM_FLAGS_WRITABLE
+            | abi.KFD_IOC_ALLOC_MEM_FLAGS_EXECUTABLE,
+            cpu=cpu,
+        )
+        buffer.exporter_gpu_id = info.gpu_id
+        self._map_new_buffer(buffer)
+        return buffer
 
     def _map_new_buffer(self, buffer: Buffer) -> None:
         try:
@@ -588,6 +658,12 @@ class Device:
         self._uploads.clear()
         self._scratch = None
         leaked = [buffer for buffer in self.live_buffers if buffer.owner is None]
+        leaked_dmabufs = self.live_dmabufs
+        for dmabuf in leaked_dmabufs:
+            try:
+                dmabuf.close()
+            except AmdgpuError as exc:
+                errors.append(exc)
         if self._doorbells is not None:
             try:
                 self._release(self._doorbells)
@@ -607,8 +683,15 @@ class Device:
         self.closed = True
         if errors:
             raise errors[0]
-        if leak_check and (leaked or leaked_queues):
-            what = ", ".join(map(repr, [*leaked_queues, *leaked]))
+        if leak_check and (leaked or leaked_queues or leaked_dmabufs):
+            what = ", ".join(map(repr, [*leaked_queues, *leaked, *leaked_dmabufs]))
             raise LeakError(
-                f"{self} closed with {len(leaked_queues)} queue(s) and {len(leaked)} buffer(s) live: {what}"
+                f"{self} closed with {len(leaked_queues)} queue(s), {len(leaked)} buffer(s) and "
+                f"{len(leaked_dmabufs)} dma-buf fd(s) live: {what}"
             )
+
+
+def _check_fd(fd: object) -> int:
+    if isinstance(fd, bool) or not isinstance(fd, int) or fd < 0:
+        raise ConfigurationError(f"a dma-buf must be a DmaBuf or a file descriptor (int >= 0), got {fd!r}")
+    return fd

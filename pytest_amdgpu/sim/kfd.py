@@ -120,6 +120,7 @@ class SimBo:
     mapped_gpu_ids: set[int] = field(default_factory=set)
     cpu_mappings: int = 0
     queue_refs: int = 0  # queues using this BO as ring, pointers, EOP or CWSR area
+    imported: bool = False  # made by IMPORT_DMABUF: shares another BO's pages, charged to no limit
 
     @property
     def handle(self) -> int:
@@ -128,6 +129,24 @@ class SimBo:
     @property
     def writable(self) -> bool:
         return bool(self.flags & abi.KFD_IOC_ALLOC_MEM_FLAGS_WRITABLE)
+
+
+@dataclass
+class SimDmaBuf:
+    """What the simulated amdgpu knows of a BO it exported as a dma-buf (the fd is a dup of its memfd)."""
+
+    gpu_id: int
+    size: int
+    placement: int  # KFD_IOC_ALLOC_MEM_FLAGS_VRAM or _GTT; 0 for doorbell and MMIO pages
+    cpu_access_required: bool
+
+
+@dataclass
+class DmaBufPages:
+    """An mmap of a dma-buf fd: unlike a BO's memfd, it is mapped at the caller's offset."""
+
+    fd: int
+    size: int
 
 
 @dataclass
@@ -211,6 +230,7 @@ class SimKfd:
         self.files: dict[int, SimFile] = {}
         self.process: SimProcess | None = None
         self._drm_offsets: dict[int, SimBo] = {}
+        self._dmabufs: dict[str, SimDmaBuf] = {}  # by the exported memfd's unique name
         self._next_drm_page = 0x10_0000  # DRM_FILE_PAGE_OFFSET_START-like base for BO mmap offsets
         self.engines: dict[int, GpuEngines] = {}
         self.executor_factory: Callable[[GpuEngines, SimDevice], dict[str, Executor]] = self.default_executors
@@ -226,6 +246,9 @@ class SimKfd:
             abi.AMDKFD_IOC_MAP_MEMORY_TO_GPU: self._map_memory_to_gpu,
             abi.AMDKFD_IOC_UNMAP_MEMORY_FROM_GPU: self._unmap_memory_from_gpu,
             abi.AMDKFD_IOC_AVAILABLE_MEMORY: self._available_memory,
+            abi.AMDKFD_IOC_EXPORT_DMABUF: self._export_dmabuf,
+            abi.AMDKFD_IOC_GET_DMABUF_INFO: self._get_dmabuf_info,
+            abi.AMDKFD_IOC_IMPORT_DMABUF: self._import_dmabuf,
             abi.AMDKFD_IOC_RUNTIME_ENABLE: self._runtime_enable,
             abi.AMDKFD_IOC_CREATE_QUEUE: self._create_queue,
             abi.AMDKFD_IOC_DESTROY_QUEUE: self._destroy_queue,
@@ -264,7 +287,7 @@ class SimKfd:
     @_locked
     def close(self, fd: int) -> None:
         sim_file = self.files.pop(fd, None)
-        if sim_file is None:
+        if sim_file is None and self._dmabuf_or_none(fd) is None:
             raise KernelError(errno.EBADF, f"fd {fd} is not open")
         os.close(fd)
 
@@ -651,7 +674,8 @@ class SimKfd:
     def _release_bo(self, pdd: SimPdd, bo: SimBo) -> None:
         pdd.objects.pop(bo.idr, None)
         self._drm_offsets.pop(bo.drm_offset, None)
-        self._unreserve_mem_limit(pdd.device, bo.size, bo.flags)
+        if not bo.imported:
+            self._unreserve_mem_limit(pdd.device, bo.size, bo.flags)
         if isinstance(bo.backing, UserPtrBacking) or bo.owns_backing:
             bo.backing.close()  # CPU mappings keep their pages, as a GEM object outlives its handle
 
@@ -736,6 +760,92 @@ class SimKfd:
                 )
             self._vm_unmap(peer, bo)
             args.n_success = index + 1
+
+    # -- dma-buf -----------------------------------------------------------------------------------
+
+    def _dmabuf_or_none(self, fd: int) -> SimDmaBuf | None:
+        try:
+            target = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:
+            return None
+        return self._dmabufs.get(target.removeprefix("/memfd:").removesuffix(" (deleted)"))
+
+    def _dmabuf(self, fd: int) -> SimDmaBuf:
+        """dma_buf_get(): a closed fd is EBADF, an open fd that is not an amdgpu dma-buf EINVAL."""
+        if fd > 0x7FFF_FFFF or not _fd_is_open(fd):
+            raise KernelError(errno.EBADF, f"dma-buf fd {fd} is not open")
+        dmabuf = self._dmabuf_or_none(fd)
+        if dmabuf is None:
+            raise KernelError(errno.EINVAL, f"fd {fd} is not a dma-buf exported by an amdgpu device")
+        return dmabuf
+
+    @staticmethod
+    def _importable(fd: int, dmabuf: SimDmaBuf) -> None:
+        if not dmabuf.placement:
+            raise KernelError(
+                errno.EINVAL, f"dma-buf fd {fd} holds doorbell or MMIO pages: only VRAM and GTT BOs import"
+            )
+
+    def _export_dmabuf(self, process: SimProcess, args: ctypes.Structure) -> None:
+        """kfd_ioctl_export_dmabuf: one dma-buf per BO, a new fd each time; userptr BOs refuse (EPERM)."""
+        gpu_id = mo.handle_gpu_id(args.handle)
+        if gpu_id not in self.devices:
+            raise KernelError(errno.EINVAL, f"handle {args.handle:#x} names gpu_id {gpu_id}, not a GPU")
+        bo = process.pdds[gpu_id].objects.get(mo.handle_idr(args.handle))
+        if bo is None:
+            raise KernelError(errno.EINVAL, f"handle {args.handle:#x} is not an allocation of this process")
+        if isinstance(bo.backing, UserPtrBacking):
+            raise KernelError(errno.EPERM, f"BO at va {bo.va:#x} is registered user memory (userptr)")
+        placement = bo.flags & (abi.KFD_IOC_ALLOC_MEM_FLAGS_VRAM | abi.KFD_IOC_ALLOC_MEM_FLAGS_GTT)
+        if bo.flags & (abi.KFD_IOC_ALLOC_MEM_FLAGS_DOORBELL | abi.KFD_IOC_ALLOC_MEM_FLAGS_MMIO_REMAP):
+            placement = 0
+        self._dmabufs.setdefault(
+            bo.backing.name,
+            SimDmaBuf(
+                gpu_id=bo.gpu_id,
+                size=bo.size,
+                placement=placement,
+                cpu_access_required=bool(bo.flags & abi.KFD_IOC_ALLOC_MEM_FLAGS_PUBLIC),
+            ),
+        )
+        fd = os.dup(bo.backing.fd)  # shares the BO's pages for as long as the fd lives, as a dma-buf does
+        os.set_inheritable(fd, not args.flags & os.O_CLOEXEC)
+        args.dmabuf_fd = fd
+
+    def _get_dmabuf_info(self, process: SimProcess, args: ctypes.Structure) -> None:
+        """kfd_ioctl_get_dmabuf_info: size, exporting GPU and placement; simulated BOs carry no metadata."""
+        dmabuf = self._dmabuf(args.dmabuf_fd)
+        self._importable(args.dmabuf_fd, dmabuf)
+        args.size = dmabuf.size
+        args.gpu_id = dmabuf.gpu_id
+        args.flags = dmabuf.placement | (
+            abi.KFD_IOC_ALLOC_MEM_FLAGS_PUBLIC if dmabuf.cpu_access_required else 0
+        )
+        args.metadata_size = 0
+
+    def _import_dmabuf(self, process: SimProcess, args: ctypes.Structure) -> None:
+        """kfd_ioctl_import_dmabuf: a new handle on the same pages, at va_addr, mapped nowhere yet."""
+        pdd = self._pdd(process, args.gpu_id)
+        if pdd is None:
+            raise KernelError(errno.EINVAL, f"gpu_id {args.gpu_id} is not a GPU of this process")
+        self._bind(pdd)
+        dmabuf = self._dmabuf(args.dmabuf_fd)
+        self._importable(args.dmabuf_fd, dmabuf)
+        backing = Backing(dmabuf.size, f"import-{pdd.gpu_id}", fd=os.dup(args.dmabuf_fd))
+        bo = SimBo(
+            idr=pdd.new_idr(),
+            gpu_id=pdd.gpu_id,
+            va=args.va_addr,
+            size=dmabuf.size,
+            flags=dmabuf.placement
+            | abi.KFD_IOC_ALLOC_MEM_FLAGS_WRITABLE
+            | abi.KFD_IOC_ALLOC_MEM_FLAGS_EXECUTABLE,
+            backing=backing,
+            owns_backing=True,
+            imported=True,
+        )
+        pdd.objects[bo.idr] = bo
+        args.handle = bo.handle
 
     # -- queues ------------------------------------------------------------------------------------
 
@@ -878,11 +988,18 @@ class SimKfd:
     @_locked
     def mmap_target(
         self, fd: int, offset: int, length: int
-    ) -> tuple[Backing | UserPtrBacking, SimBo | None, Callable[[int, int], None]]:
+    ) -> tuple[Backing | UserPtrBacking | DmaBufPages, SimBo | None, Callable[[int, int], None]]:
         """What an mmap of (fd, offset, length) maps: checks as kfd_mmap and the DRM GEM mmap do."""
         sim_file = self.files.get(fd)
         if sim_file is None:
-            raise KernelError(errno.EBADF, f"fd {fd} is not open")
+            dmabuf = self._dmabuf(fd)
+            if offset % PAGE_SIZE or offset + length > dmabuf.size:
+                raise KernelError(
+                    errno.EINVAL,
+                    f"mmap of {length:#x} bytes at offset {offset:#x} overruns the "
+                    f"{dmabuf.size:#x}-byte dma-buf",
+                )
+            return DmaBufPages(fd, dmabuf.size), None, self._cpu_store
         process = self.process
         if sim_file.kind == "render":
             bo = self._drm_offsets.get(offset)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import bisect
 import contextlib
 import ctypes
+import itertools
 import mmap
 import os
 from dataclasses import dataclass, field
@@ -66,14 +67,20 @@ def copy_to_user(addr: int, data: bytes) -> None:
     _user_copy("process_vm_writev", ctypes.addressof(source), addr, len(data))
 
 
+_serials = itertools.count()
+
+
 class Backing:
     """The bytes of one simulated BO: a sparse memfd, so untouched VRAM costs no host RAM."""
 
-    def __init__(self, size: int, label: str) -> None:
+    def __init__(self, size: int, label: str, *, fd: int = -1) -> None:
+        """New zeroed pages, or (fd given) the pages of an existing memfd: the Backing takes over `fd`."""
         self.size = size
-        self.fd = os.memfd_create(f"pytest-amdgpu-{label}", os.MFD_CLOEXEC)
+        self.name = f"pytest-amdgpu-{label}-{next(_serials)}"  # unique: it identifies exported pages
+        self.fd = os.memfd_create(self.name, os.MFD_CLOEXEC) if fd < 0 else fd
         try:
-            os.ftruncate(self.fd, size)
+            if fd < 0:
+                os.ftruncate(self.fd, size)
             self._map = mmap.mmap(self.fd, size, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
         except BaseException:
             os.close(self.fd)

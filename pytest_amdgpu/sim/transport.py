@@ -14,7 +14,7 @@ from pytest_amdgpu import families
 from pytest_amdgpu.errors import KfdIoctlError, TransportError
 from pytest_amdgpu.kfd import abi
 from pytest_amdgpu.kfd.transport import MAP_FIXED, MappedRegion, Transport, libc_mmap, libc_munmap
-from pytest_amdgpu.sim.kfd import KernelError, SimBo, SimKfd
+from pytest_amdgpu.sim.kfd import DmaBufPages, KernelError, SimBo, SimKfd
 from pytest_amdgpu.sim.machines import get_machine, render_sysfs
 from pytest_amdgpu.topology import Node, parse_topology
 
@@ -94,7 +94,10 @@ class SimTransport(Transport):
             raise TransportError(
                 errno.EINVAL, f"mmap(fd {fd}, offset {offset:#x}): a userptr BO has no pages to map"
             )
-        mapped_addr = libc_mmap(addr, length, prot, flags | (MAP_FIXED if addr else 0), backing.fd, 0)
+        file_offset = offset if isinstance(backing, DmaBufPages) else 0  # a BO's memfd holds just that BO
+        mapped_addr = libc_mmap(
+            addr, length, prot, flags | (MAP_FIXED if addr else 0), backing.fd, file_offset
+        )
         region = SimMappedRegion(mapped_addr, length, bo, on_store)
         if bo is not None:
             bo.cpu_mappings += 1

@@ -36,6 +36,26 @@ def test_a_leaked_buffer_is_a_teardown_error_naming_it(
     result.assert_outcomes(passed=2, errors=1)
 
 
+def test_a_dmabuf_fd_left_open_is_a_leak_and_is_closed(
+    run_amdgpu: RunAmdgpu, pytester: pytest.Pytester
+) -> None:
+    pytester.makepyfile(
+        """
+        LEAKED = []
+
+        def test_leaks(amdgpu_device):
+            with amdgpu_device.alloc(4096) as buffer:
+                LEAKED.append(buffer.export_dmabuf())
+
+        def test_next_starts_clean(amdgpu_device):
+            assert amdgpu_device.live_dmabufs == [] and LEAKED[0].closed
+        """
+    )
+    result = run_amdgpu(".", machine="rx7900xtx")
+    result.stdout.fnmatch_lines(["leaked 1 dma-buf fd: <DmaBuf fd * of <Buffer vram 4096 bytes at 0x*>>"])
+    result.assert_outcomes(passed=2, errors=1)
+
+
 def test_several_leaks_are_counted_and_listed(run_amdgpu: RunAmdgpu, pytester: pytest.Pytester) -> None:
     pytester.makepyfile(
         """
@@ -145,6 +165,7 @@ class FakeDevice:
     live_buffers: list[object] = field(default_factory=list)
     live_queues: list[object] = field(default_factory=list)
     live_semaphores: list[object] = field(default_factory=list)
+    live_dmabufs: list[object] = field(default_factory=list)
 
 
 @dataclass
