@@ -460,3 +460,50 @@ def test_partial_waves_run_only_their_work_items(
         )
     for block_x in (1, wave_size - 1, wave_size + 1, 3 * wave_size - 5):
         check_store_ids(compute_queue, kernel, gpu_buffer, (3, 1, 1), (block_x, 1, 1))
+
+
+def _cu_mask(device: Device, count: int, spread: bool) -> int:
+    """`count` CUs: the lowest ones, or spread over the whole GPU; whole WGP pairs on GFX10 and later."""
+    total, unit = device.node.compute_units, 2 if device.target.gc_ip_version[0] >= 10 else 1
+    units = count // unit
+    stride = max(total // unit // units, 1) if spread else 1
+    return sum(((1 << unit) - 1) << (unit * stride * index) for index in range(units))
+
+
+@pytest.mark.parametrize("spread", [False, True], ids=["linear", "spread"])
+def test_a_dispatch_takes_time_inversely_to_the_cus_its_mask_enables(
+    device: Device, compute_queue, kernel, gpu_buffer, spread: bool
+) -> None:
+    """BasicCuMaskingLinear/Even: the same dispatch under CU masks of 2, 4, 8 and 16 CUs (the lowest, or
+    spread across the GPU) takes GPU time in proportion to 1/CUs, measured between two timestamps."""
+    counts = [count for count in (2, 4, 8, 16) if count <= device.node.compute_units]
+    if len(counts) < 2:
+        pytest.skip(f"{device} has {device.node.compute_units} CUs: too few to compare masks")
+    groups, iterations = 64, 400  # 64 workgroups: a whole number of rounds on every mask
+    out, stamps = gpu_buffer(4 * groups, "gtt"), gpu_buffer(16 * len(counts), "gtt")
+    busy = kernel("busy_loop")
+    for index, count in enumerate(counts):
+        mask = _cu_mask(device, count, spread)
+        assert mask.bit_count() == count
+        compute_queue.set_cu_mask(mask)
+        compute_queue.timestamp(stamps, 16 * index)
+        compute_queue.dispatch(busy, grid=groups, block=64, args=[out, np.uint32(iterations)])
+        compute_queue.timestamp(stamps, 16 * index + 8).submit().wait()
+    assert (out.read(np.uint32) == iterations).all()
+    elapsed = np.diff(stamps.read(np.uint64).reshape(-1, 2), axis=1).ravel().astype(float)
+    # time x CUs is the same for every mask, within the 15 % kfdtest allows (its CuVariance)
+    normalised = elapsed * np.array(counts) / (elapsed[0] * counts[0])
+    assert ((normalised > 0.85) & (normalised < 1.15)).all(), dict(zip(counts, elapsed, strict=True))
+
+
+def test_cu_masks_a_gpu_cannot_take_are_refused_before_the_kernel(device: Device, compute_queue) -> None:
+    total = device.node.compute_units
+    with pytest.raises(ConfigurationError, match="enables no CU"):
+        compute_queue.set_cu_mask(0)
+    with pytest.raises(ConfigurationError, match=f"has {total} CUs"):
+        compute_queue.set_cu_mask([total])
+    if device.target.gc_ip_version[0] >= 10:
+        with pytest.raises(ConfigurationError, match="in pairs"):
+            compute_queue.set_cu_mask(0b1)
+    assert compute_queue.cu_mask is None
+    compute_queue.nop().submit().wait()  # the queue still runs on every CU

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import abc
+import ctypes
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -393,6 +394,7 @@ class ComputeQueue(Queue):
         self.dialect = pm4.dialect(device.target)
         self._kernargs: KernargRing | None = None
         self.dispatch_count = 0
+        self.cu_mask: int | None = None  # set by set_cu_mask(); None: every CU
         self._release_mem = pm4.layout(self.dialect, "RELEASE_MEM")
         self._flush = RELEASE_FLUSH_FIELDS[self.dialect]
         super().__init__(device, **options)  # type: ignore[arg-type]
@@ -440,6 +442,49 @@ class ComputeQueue(Queue):
         return self._release(self.fence.gpu_addr, value, pm4.EOP_DATA_SEL_VALUE_64BIT) + self._interrupt(
             self.event
         )
+
+    # -- CU masking ----------------------------------------------------------------------------------
+
+    def set_cu_mask(self, cus: int | Iterable[int]) -> None:
+        """SET_CU_MASK: only these CUs of the GPU run this queue's dispatches.
+
+        `cus` is a bit mask (bit i enables CU i) or the CU indices. The mask must enable at least one CU
+        and name only CUs the GPU has; on GFX10 and later two CUs form a WGP, enabled both or neither.
+        """
+        self._check()
+        total = self.device.node.compute_units
+        if isinstance(cus, bool):
+            raise ConfigurationError(f"a CU mask must be integers (a mask or CU indices), got {cus!r}")
+        if not isinstance(cus, int):
+            indices = list(cus)
+            if not all(isinstance(cu, int) and not isinstance(cu, bool) for cu in indices):
+                raise ConfigurationError(f"CU indices must be integers, got {indices!r}")
+            if any(cu < 0 for cu in indices):
+                raise ConfigurationError(f"CU indices must be >= 0, got {sorted(indices)}")
+            mask = sum(1 << cu for cu in set(indices))
+        else:
+            mask = cus
+        if mask <= 0:
+            raise ConfigurationError(f"the CU mask {mask:#x} enables no CU: the queue would never run work")
+        if mask >> total:
+            raise ConfigurationError(
+                f"the CU mask {mask:#x} names CU {mask.bit_length() - 1}, but {self.device} has {total} CUs "
+                f"(0..{total - 1})"
+            )
+        if self.device.target.gc_ip_version[0] >= 10:
+            single = [cu for cu in range(0, total, 2) if (mask >> cu) & 3 in (1, 2)]
+            if single:
+                raise ConfigurationError(
+                    f"the CU mask {mask:#x} enables one CU of the WGP pair starting at CU {single[0]}: "
+                    f"{self.device.gfx} CUs are enabled in pairs (bits 2n and 2n+1 both or neither)"
+                )
+        words = -(-total // 32)
+        array = (ctypes.c_uint32 * words)(*((mask >> (32 * i)) & 0xFFFF_FFFF for i in range(words)))
+        args = abi.kfd_ioctl_set_cu_mask_args(
+            queue_id=self.queue_id, num_cu_mask=32 * words, cu_mask_ptr=ctypes.addressof(array)
+        )
+        self.device.process.ioctl(abi.AMDKFD_IOC_SET_CU_MASK, args)
+        self.cu_mask = mask
 
     # -- operations ----------------------------------------------------------------------------------
 

@@ -57,6 +57,7 @@ VRAM_AVAILABILITY_ALIGN = 1 << 21
 AMDGPU_VM_RESERVED_VRAM = 8 << 20
 
 KFD_MAX_NUM_OF_QUEUES_PER_PROCESS = 1024
+MAX_CU_MASK_BITS = 1024  # kfd_ioctl_set_cu_mask's max_num_cus
 
 # RUNTIME_ENABLE states (kfd_priv.h, DEBUG_RUNTIME_STATE_*).
 RUNTIME_DISABLED = 0
@@ -253,6 +254,7 @@ class SimKfd:
             abi.AMDKFD_IOC_CREATE_QUEUE: self._create_queue,
             abi.AMDKFD_IOC_DESTROY_QUEUE: self._destroy_queue,
             abi.AMDKFD_IOC_UPDATE_QUEUE: self._update_queue,
+            abi.AMDKFD_IOC_SET_CU_MASK: self._set_cu_mask,
             abi.AMDKFD_IOC_SET_SCRATCH_BACKING_VA: self._set_scratch_backing_va,
             abi.AMDKFD_IOC_CREATE_EVENT: self._create_event,
             abi.AMDKFD_IOC_DESTROY_EVENT: lambda process, args: process.events.destroy(args),
@@ -898,6 +900,34 @@ class SimKfd:
         queue.percentage = args.queue_percentage & 0xFF
         queue.priority = args.queue_priority
         self.pump()  # a resumed queue runs what it was given meanwhile
+
+    def _set_cu_mask(self, process: SimProcess, args: ctypes.Structure) -> None:
+        """kfd_ioctl_set_cu_mask + pqm_update_mqd: whole 32-bit words, at most 1024 bits read, WGP pairs."""
+        if args.num_cu_mask % 32:
+            raise KernelError(errno.EINVAL, f"num_cu_mask {args.num_cu_mask} is not a multiple of 32")
+        if args.num_cu_mask == 0:
+            raise KernelError(errno.EINVAL, "num_cu_mask is 0: the CU mask cannot be empty")
+        count = min(args.num_cu_mask, MAX_CU_MASK_BITS)  # bits past 1024 are dropped, not read
+        try:
+            raw = copy_from_user(args.cu_mask_ptr, count // 8)
+        except UserFaultError:
+            raise KernelError(
+                errno.EFAULT, f"cannot read {count // 32} CU mask words at {args.cu_mask_ptr:#x}"
+            ) from None
+        mask = int.from_bytes(raw, "little")
+        queue = process.queues.get(args.queue_id)
+        if queue is None:
+            raise KernelError(errno.EFAULT, f"queue_id {args.queue_id} does not exist")
+        target = families.get_target(self.devices[queue.gpu_id].node.properties.get("gfx_target_version", 0))
+        if (10, 0) <= tuple(target.gc_ip_version)[:2] < (12, 1):  # CUs pair into WGPs: both or neither
+            for cu in range(0, count, 2):
+                if (mask >> cu) & 3 in (1, 2):
+                    raise KernelError(
+                        errno.EINVAL,
+                        f"CU mask {mask:#x} enables one CU of the pair {cu},{cu + 1} (a WGP): "
+                        "CUs must be enabled pairwise",
+                    )
+        queue.cu_mask = mask
 
     def _set_scratch_backing_va(self, process: SimProcess, args: ctypes.Structure) -> None:
         pdd = self._pdd(process, args.gpu_id)

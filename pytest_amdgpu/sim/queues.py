@@ -60,6 +60,7 @@ class SimQueue:
     blocked_on: str = ""
     error_report: str = ""
     read_units: int = 0  # the engine's read pointer, in the queue's units, never wrapped
+    cu_mask: int | None = None  # SET_CU_MASK: bit i enables CU i of the GPU; None: every CU
 
     @property
     def is_sdma(self) -> bool:

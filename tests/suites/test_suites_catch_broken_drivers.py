@@ -97,6 +97,13 @@ elif BREAK == "read-only-ignored":  # every allocation mapped writable, whatever
 
     device.domain_flags = always_writable
 
+elif BREAK == "cu-mask-not-sent":  # set_cu_mask records the mask but never tells the kernel
+
+    def remember_the_mask_only(self, cus):
+        self.cu_mask = cus
+
+    queues.ComputeQueue.set_cu_mask = remember_the_mask_only
+
 elif BREAK != "none":
     raise ValueError(f"unknown AMDGPU_BREAK {BREAK!r}")
 
@@ -177,6 +184,12 @@ def test_the_suites_pass_on_an_unbroken_driver(pytester: pytest.Pytester, monkey
                 "test_scratch_memory_is_private_to_each_work_item",
             },
             id="a-wrong-kernel-argument-offset",
+        ),
+        pytest.param(
+            "cu-mask-not-sent",
+            ["test_dispatch.py"],
+            {"test_a_dispatch_takes_time_inversely_to_the_cus_its_mask_enables"},
+            id="a-cu-mask-never-sent",
         ),
         pytest.param(
             "user-sgpr",

@@ -22,13 +22,26 @@ class ShaderDispatcher:
         self.target = families.get_target(node.properties.get("gfx_target_version", 0))
         self.registers = registers.compute_registers(self.target)
         self.lds_limit_bytes = node.properties.get("lds_size_in_kb", 64) * 1024
+        self.compute_units = max(node.compute_units, 1)
         self.scratch_base = scratch_base
 
     def _read(self, runtime: QueueRuntime, name: str, index: int = 0) -> int:
         return runtime.registers.get(self.registers[name].offset + index, 0)
 
+    def active_compute_units(self, cu_mask: int | None) -> int:
+        """CUs a queue's dispatches may use: those its CU mask enables (mask bits past the GPU's CUs drop)."""
+        if cu_mask is None:
+            return self.compute_units
+        return (cu_mask & ((1 << self.compute_units) - 1)).bit_count()
+
     def __call__(self, runtime: QueueRuntime, packet: Packet) -> int:
         fields = packet.fields
+        active_cus = self.active_compute_units(runtime.queue.cu_mask)
+        if active_cus == 0:
+            raise EngineError(
+                f"compute queue {runtime.queue.queue_id}: dispatch cannot start: its CU mask "
+                f"{runtime.queue.cu_mask:#x} enables none of the GPU's {self.compute_units} CUs"
+            )
         initiator = fields["dispatch_initiator"]
         initiator_fields = self.registers.COMPUTE_DISPATCH_INITIATOR.decode(initiator)
         wave32 = bool(initiator_fields.get("CS_W32_EN", 0)) and 32 in self.target.supported_wave_sizes
@@ -56,4 +69,8 @@ class ShaderDispatcher:
             stats = run_dispatch(state, runtime.memory)
         except ShaderError as error:
             raise EngineError(f"compute queue {runtime.queue.queue_id}: dispatch stopped: {error}") from None
-        return max(stats.cycles // CYCLES_PER_TICK, 1)
+        # Timing model: workgroups cost the same, each CU runs one at a time, and the enabled CUs take
+        # them in rounds, so a dispatch lasts (cycles per workgroup) x (rounds of the enabled CUs).
+        workgroups = max(fields["dim_x"] * fields["dim_y"] * fields["dim_z"], 1)
+        rounds = -(-workgroups // active_cus)
+        return max(stats.cycles * rounds // workgroups // CYCLES_PER_TICK, 1)
