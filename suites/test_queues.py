@@ -269,3 +269,20 @@ def test_many_queues_of_both_kinds_each_do_their_own_work(amdgpu_devices: Device
         for queue in queues:
             queue.destroy()
     assert len({queue.queue_id for queue in queues}) == len(queues), "two live queues shared an id"
+
+
+def test_a_queue_is_given_the_gpus_gws_and_gives_it_back(amdgpu_device: Device) -> None:
+    """GWS Allocate: ALLOC_QUEUE_GWS gives one queue all of the GPU's global wave sync entries, from entry 0;
+    a second queue is refused while the first holds them, and gets them once the first is destroyed."""
+    available = amdgpu_device.node.properties.get("num_gws", 0)
+    if not available:
+        pytest.skip(f"{amdgpu_device} has no GWS (topology num_gws 0)")
+    with amdgpu_device.compute_queue() as holder, amdgpu_device.compute_queue() as other:
+        assert holder.allocate_gws() == 0
+        assert holder.gws == available
+        with pytest.raises(KfdIoctlError) as refused:
+            other.allocate_gws()
+        assert refused.value.errno == errno.EBUSY
+        holder.nop().submit().wait()  # a queue holding GWS still runs work
+    with amdgpu_device.compute_queue() as later:
+        assert later.allocate_gws() == 0

@@ -395,6 +395,7 @@ class ComputeQueue(Queue):
         self._kernargs: KernargRing | None = None
         self.dispatch_count = 0
         self.cu_mask: int | None = None  # set by set_cu_mask(); None: every CU
+        self.gws = 0  # GWS entries this queue holds (allocate_gws)
         self._release_mem = pm4.layout(self.dialect, "RELEASE_MEM")
         self._flush = RELEASE_FLUSH_FIELDS[self.dialect]
         super().__init__(device, **options)  # type: ignore[arg-type]
@@ -485,6 +486,32 @@ class ComputeQueue(Queue):
         )
         self.device.process.ioctl(abi.AMDKFD_IOC_SET_CU_MASK, args)
         self.cu_mask = mask
+
+    # -- global wave sync ----------------------------------------------------------------------------
+
+    def allocate_gws(self) -> int:
+        """ALLOC_QUEUE_GWS: give this queue the GPU's global wave sync entries; returns the first entry.
+
+        The kernel hands a GPU's GWS to one queue of a process at a time, all of it; destroying the queue
+        or release_gws() gives it back.
+        """
+        self._check()
+        available = self.device.node.properties.get("num_gws", 0)
+        if not available:
+            raise ConfigurationError(f"{self.device} has no GWS (its topology lists num_gws 0)")
+        args = abi.kfd_ioctl_alloc_queue_gws_args(queue_id=self.queue_id, num_gws=available)
+        self.device.process.ioctl(abi.AMDKFD_IOC_ALLOC_QUEUE_GWS, args)
+        self.gws = available
+        return args.first_gws
+
+    def release_gws(self) -> None:
+        """ALLOC_QUEUE_GWS with num_gws 0: give the GWS back."""
+        self._check()
+        if not self.gws:
+            raise ConfigurationError(f"{self.name} holds no GWS to release")
+        args = abi.kfd_ioctl_alloc_queue_gws_args(queue_id=self.queue_id, num_gws=0)
+        self.device.process.ioctl(abi.AMDKFD_IOC_ALLOC_QUEUE_GWS, args)
+        self.gws = 0
 
     # -- operations ----------------------------------------------------------------------------------
 

@@ -161,6 +161,7 @@ class SimPdd:
     doorbells: Backing | None = None
     mmio: Backing | None = None
     scratch_backing_va: int = 0
+    num_gws: int = 0  # qpd.num_gws: the GWS entries the one GWS queue of the process holds on this GPU
 
     @property
     def gpu_id(self) -> int:
@@ -255,6 +256,7 @@ class SimKfd:
             abi.AMDKFD_IOC_DESTROY_QUEUE: self._destroy_queue,
             abi.AMDKFD_IOC_UPDATE_QUEUE: self._update_queue,
             abi.AMDKFD_IOC_SET_CU_MASK: self._set_cu_mask,
+            abi.AMDKFD_IOC_ALLOC_QUEUE_GWS: self._alloc_queue_gws,
             abi.AMDKFD_IOC_SET_SCRATCH_BACKING_VA: self._set_scratch_backing_va,
             abi.AMDKFD_IOC_CREATE_EVENT: self._create_event,
             abi.AMDKFD_IOC_DESTROY_EVENT: lambda process, args: process.events.destroy(args),
@@ -867,7 +869,33 @@ class SimKfd:
         args.doorbell_offset = doorbell_offset(pdd.gpu_id, queue.doorbell_index, pdd.device.doorbell_size)
         self._engines(pdd).add(queue)
 
+    def _alloc_queue_gws(self, process: SimProcess, args: ctypes.Structure) -> None:
+        """kfd_ioctl_alloc_queue_gws + pqm_set_gws: a GPU's whole GWS to one queue of the process, or none."""
+        queue = process.queues.get(args.queue_id)
+        if queue is None:
+            raise KernelError(errno.EINVAL, f"queue_id {args.queue_id} does not exist")
+        pdd = process.pdds[queue.gpu_id]
+        gws_size = pdd.device.node.properties.get("num_gws", 0)
+        if not gws_size:
+            raise KernelError(errno.ENODEV, f"gpu_id {queue.gpu_id} has no GWS (topology num_gws is 0)")
+        args.first_gws = 0
+        if args.num_gws and pdd.num_gws:
+            holders = [q.queue_id for q in process.queues.values() if q.gws and q.gpu_id == queue.gpu_id]
+            holder = holders[0] if holders else "another"
+            raise KernelError(
+                errno.EBUSY,
+                f"queue {holder} already holds the GWS of gpu_id {queue.gpu_id}: one queue per process may",
+            )
+        if not args.num_gws and not pdd.num_gws:
+            raise KernelError(
+                errno.EINVAL, f"num_gws 0 releases GWS, but no queue of gpu_id {queue.gpu_id} holds any"
+            )
+        queue.gws = bool(args.num_gws)
+        pdd.num_gws = gws_size if args.num_gws else 0  # every entry the GPU has, whatever num_gws asked
+
     def _remove_queue(self, process: SimProcess, queue: SimQueue) -> None:
+        if queue.gws:  # pqm_destroy_queue gives the GWS back
+            process.pdds[queue.gpu_id].num_gws = 0
         for bo in queue.buffers:
             bo.queue_refs -= 1
         del process.queues[queue.queue_id]

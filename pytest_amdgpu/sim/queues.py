@@ -61,6 +61,7 @@ class SimQueue:
     error_report: str = ""
     read_units: int = 0  # the engine's read pointer, in the queue's units, never wrapped
     cu_mask: int | None = None  # SET_CU_MASK: bit i enables CU i of the GPU; None: every CU
+    gws: bool = False  # ALLOC_QUEUE_GWS gave this queue the GPU's global wave sync entries
 
     @property
     def is_sdma(self) -> bool:
