@@ -286,3 +286,19 @@ def test_a_queue_is_given_the_gpus_gws_and_gives_it_back(amdgpu_device: Device) 
         holder.nop().submit().wait()  # a queue holding GWS still runs work
     with amdgpu_device.compute_queue() as later:
         assert later.allocate_gws() == 0
+
+
+def test_a_compute_queue_rings_an_sdma_queues_doorbell(amdgpu_device: Device, gpu_buffer) -> None:
+    """GPUDoorbellWrite: SDMA packets sit in their ring unannounced; a compute queue's WRITE_DATA stores the
+    SDMA queue's write pointer and then its doorbell, and the SDMA engine runs them."""
+    dst = gpu_buffer(64, "gtt")
+    dst.fill(0)
+    with amdgpu_device.compute_queue() as compute, amdgpu_device.sdma_queue() as sdma:
+        pending = sdma.write(dst, [0x0202_0202]).submit(ring_doorbell=False)
+        pointer = sdma.write_pointer
+        words = np.array([pointer & 0xFFFF_FFFF, pointer >> 32], dtype=np.uint32)
+        compute.write(sdma.write_pointer_gpu_addr, words)
+        compute.write(sdma.doorbell_gpu_addr, words[: amdgpu_device.target.doorbell_size_bytes // 4])
+        compute.submit().wait()
+        pending.wait(timeout=5.0)
+        assert dst.read(np.uint32)[0] == 0x0202_0202

@@ -14,7 +14,7 @@ import numpy as np
 from pytest_amdgpu import families
 from pytest_amdgpu.driver.buffer import Buffer
 from pytest_amdgpu.driver.dispatch import KernargRing, build_dispatch
-from pytest_amdgpu.driver.ring import Ring
+from pytest_amdgpu.driver.ring import WPTR_OFFSET, Ring
 from pytest_amdgpu.driver.semaphore import TimelineSemaphore
 from pytest_amdgpu.errors import (
     AmdgpuError,
@@ -235,15 +235,36 @@ class Queue(abc.ABC):
     def pending_dwords(self) -> list[int]:
         return list(self._pending)
 
-    def submit(self, timeout: float | None = None) -> Completion:
-        """Write what was built, then a fence that interrupts; ring the doorbell; return the Completion."""
+    def submit(self, timeout: float | None = None, *, ring_doorbell: bool = True) -> Completion:
+        """Write what was built, then a fence that interrupts; ring the doorbell; return the Completion.
+
+        With ring_doorbell=False the packets wait in the ring, unseen by the engine, until something
+        stores `write_pointer` to `write_pointer_gpu_addr` and `doorbell_gpu_addr` (another queue can).
+        """
         self._check()
         value = self.submitted_value + 1
         timeout_s = self.default_timeout if timeout is None else timeout
-        self.ring.write(self._pending + self._fence_packets(value), timeout_s, self.dump)
+        self.ring.write(
+            self._pending + self._fence_packets(value), timeout_s, self.dump, publish=ring_doorbell
+        )
         self.submitted_value = value  # only once the packets are in the ring: a failed submit leaves no gap
         self._pending = []
         return Completion(self, value)
+
+    @property
+    def write_pointer(self) -> int:
+        """The write pointer after everything submitted, in the engine's units (what the doorbell takes)."""
+        return self.ring.write_units
+
+    @property
+    def write_pointer_gpu_addr(self) -> int:
+        """GPU address of the 64-bit write pointer the engine reads (given to CREATE_QUEUE)."""
+        return self.pointers.gpu_addr + WPTR_OFFSET
+
+    @property
+    def doorbell_gpu_addr(self) -> int:
+        """GPU address of this queue's doorbell in the device's doorbell page (mapped on its GPU)."""
+        return self.device.doorbells().gpu_addr + self.ring.doorbell_offset
 
     # -- completion ----------------------------------------------------------------------------------
 

@@ -84,8 +84,15 @@ class Ring:
                 )
             time.sleep(0.0002)
 
-    def write(self, dwords: list[int] | np.ndarray, timeout_s: float, on_stall: Callable[[], str]) -> None:
-        """Copy packets into the ring, NOP-padding to the start when they would cross its end; publish."""
+    def write(
+        self,
+        dwords: list[int] | np.ndarray,
+        timeout_s: float,
+        on_stall: Callable[[], str],
+        publish: bool = True,
+    ) -> None:
+        """Copy packets into the ring, NOP-padding to the start when they would cross its end; publish
+        (unless `publish` is False: then whoever rings the doorbell next makes the engine see them)."""
         nbytes = len(dwords) * 4
         position = self.write_bytes % self.size_bytes
         to_end = self.size_bytes - position
@@ -99,7 +106,8 @@ class Ring:
         self.submission_starts.append(self.write_units + len(padding) * 4 // self.unit_bytes)
         self._words[position // 4 : position // 4 + len(dwords)] = dwords
         self.write_units += (nbytes + len(padding) * 4) // self.unit_bytes
-        self.publish()
+        if publish:
+            self.publish()
 
     def publish(self) -> None:
         """The write pointer goes to memory first, then to the doorbell that wakes the engine."""

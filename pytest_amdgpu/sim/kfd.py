@@ -131,6 +131,10 @@ class SimBo:
     def writable(self) -> bool:
         return bool(self.flags & abi.KFD_IOC_ALLOC_MEM_FLAGS_WRITABLE)
 
+    @property
+    def is_doorbell(self) -> bool:
+        return bool(self.flags & abi.KFD_IOC_ALLOC_MEM_FLAGS_DOORBELL)
+
 
 @dataclass
 class SimDmaBuf:
@@ -990,7 +994,10 @@ class SimKfd:
         engines = self.engines.get(pdd.gpu_id)
         if engines is None:
             hooks = EngineHooks(
-                interrupt=self._interrupt, memory_fault=self._memory_fault, queue_error=self._queue_error
+                interrupt=self._interrupt,
+                memory_fault=self._memory_fault,
+                queue_error=self._queue_error,
+                doorbell_write=self._gpu_doorbell_write,
             )
             engines = GpuEngines(pdd.gpu_id, GpuMemory(pdd.vm), {}, hooks)
             engines.executors = self.executor_factory(engines, pdd.device)
@@ -1022,19 +1029,29 @@ class SimKfd:
     @_locked
     def doorbell_store(self, gpu_id: int, offset: int, backing: Backing) -> None:
         """A CPU store into the doorbell slice: the queue owning that doorbell gets a new write pointer."""
+        if self._ring_doorbell(gpu_id, offset, backing):
+            self.pump()
+
+    def _gpu_doorbell_write(self, bo: object, offset: int) -> None:
+        """A queue's packet wrote a doorbell page mapped in its GPU's VM: the doorbell rings as for the CPU
+        (the engines running now carry on, so no pump here)."""
+        assert isinstance(bo, SimBo)
+        self._ring_doorbell(bo.gpu_id, offset, bo.backing)
+
+    def _ring_doorbell(self, gpu_id: int, offset: int, backing: Backing | UserPtrBacking) -> bool:
         device = self.devices[gpu_id]
         index = offset // device.doorbell_size
         engines = self.engines.get(gpu_id)
         if engines is None or self.process is None:
-            return
+            return False
         for queue in self.process.queues.values():
             if queue.gpu_id == gpu_id and queue.doorbell_index == index:
                 start = index * device.doorbell_size
                 raw = backing.bytes[start : start + device.doorbell_size]
                 value_type = np.uint64 if device.doorbell_size == 8 else np.uint32
                 engines.doorbell(queue.queue_id, int(raw.view(value_type)[0]))
-                self.pump()
-                return
+                return True
+        return False
 
     @_locked
     def stall_report(self) -> list[str]:

@@ -185,6 +185,8 @@ class GpuMemory:
 
     def __init__(self, vm: GpuVm) -> None:
         self.vm = vm
+        # GPU writes that landed in a doorbell page, (BO, offset): the engines ring them after the step
+        self.doorbell_writes: list[tuple[object, int]] = []
 
     def _mapping(self, va: int, size: int, write: bool) -> tuple[VmMapping, int]:
         mapping = self.vm.lookup(va, max(size, 1))
@@ -196,6 +198,8 @@ class GpuMemory:
             raise GpuFaultError(self.vm.gpu_id, va if first is None else first.end, write, reason)
         if write and not mapping.writable:
             raise GpuFaultError(self.vm.gpu_id, va, write, "mapping is read-only")
+        if write and getattr(mapping.bo, "is_doorbell", False):
+            self.doorbell_writes.append((mapping.bo, va - mapping.va))
         return mapping, va - mapping.va
 
     def view(self, va: int, size: int, write: bool = False) -> np.ndarray:

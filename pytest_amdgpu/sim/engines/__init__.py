@@ -102,6 +102,7 @@ class EngineHooks:
     interrupt: Callable[[int, int], None]
     memory_fault: Callable[[int, int, bool, bool], None]
     queue_error: Callable[[SimQueue, str], None]
+    doorbell_write: Callable[[object, int], None] = lambda bo, offset: None  # a packet wrote a doorbell
 
 
 class GpuEngines:
@@ -163,7 +164,7 @@ class GpuEngines:
             self._fail(runtime, f"{queue.kind} queues are not simulated")
             return StepResult.IDLE
         try:
-            result = executor.step(runtime)
+            result = self._execute(executor, runtime)
         except GpuFaultError as fault:
             self.hooks.memory_fault(
                 self.gpu_id, fault.va, fault.reason != "mapping is read-only", fault.write
@@ -178,6 +179,14 @@ class GpuEngines:
         elif result == StepResult.EXECUTED:
             queue.state, queue.blocked_on = ("idle" if runtime.pending_bytes == 0 else "busy"), ""
         return result
+
+    def _execute(self, executor: Executor, runtime: QueueRuntime) -> str:
+        """One step; then the doorbells its writes landed in ring, whether or not the step finished."""
+        try:
+            return executor.step(runtime)
+        finally:
+            while self.memory.doorbell_writes:
+                self.hooks.doorbell_write(*self.memory.doorbell_writes.pop(0))
 
     def _fail(self, runtime: QueueRuntime, report: str) -> None:
         runtime.queue.state = "error"
