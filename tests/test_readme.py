@@ -34,3 +34,14 @@ def test_the_test_example_passes_under_amdgpu(pytester: pytest.Pytester) -> None
         "--amdgpu", "--amdgpu-machine=rx7900xtx", "-p", "no:cacheprovider", "."
     )
     result.assert_outcomes(passed=1)
+
+
+def test_every_driver_method_the_readme_names_exists() -> None:
+    from pytest_amdgpu.driver import Buffer, Device
+    from pytest_amdgpu.driver.queues import ComputeQueue, Queue
+
+    classes = {"Buffer": Buffer, "Device": Device, "ComputeQueue": ComputeQueue, "Queue": Queue}
+    named = re.findall(r"`(Buffer|Device|ComputeQueue|Queue)\.(\w+)", README.read_text())
+    assert len(named) >= 8
+    missing = [f"{owner}.{name}" for owner, name in named if not hasattr(classes[owner], name)]
+    assert missing == []
