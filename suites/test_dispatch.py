@@ -464,7 +464,7 @@ def test_partial_waves_run_only_their_work_items(
 
 def _cu_mask(device: Device, count: int, spread: bool) -> int:
     """`count` CUs: the lowest ones, or spread over the whole GPU; whole WGP pairs on GFX10 and later."""
-    total, unit = device.node.compute_units, 2 if device.target.gc_ip_version[0] >= 10 else 1
+    total, unit = device.node.compute_units, device.target.cus_per_wgp
     units = count // unit
     stride = max(total // unit // units, 1) if spread else 1
     return sum(((1 << unit) - 1) << (unit * stride * index) for index in range(units))
@@ -502,7 +502,7 @@ def test_cu_masks_a_gpu_cannot_take_are_refused_before_the_kernel(device: Device
         compute_queue.set_cu_mask(0)
     with pytest.raises(ConfigurationError, match=f"has {total} CUs"):
         compute_queue.set_cu_mask([total])
-    if device.target.gc_ip_version[0] >= 10:
+    if device.target.cus_per_wgp == 2:
         with pytest.raises(ConfigurationError, match="in pairs"):
             compute_queue.set_cu_mask(0b1)
     assert compute_queue.cu_mask is None

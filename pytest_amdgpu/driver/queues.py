@@ -493,7 +493,7 @@ class ComputeQueue(Queue):
                 f"the CU mask {mask:#x} names CU {mask.bit_length() - 1}, but {self.device} has {total} CUs "
                 f"(0..{total - 1})"
             )
-        if self.device.target.gc_ip_version[0] >= 10:
+        if self.device.target.cus_per_wgp == 2:
             single = [cu for cu in range(0, total, 2) if (mask >> cu) & 3 in (1, 2)]
             if single:
                 raise ConfigurationError(

@@ -95,6 +95,9 @@ class GpuTarget:
     # Workgroups a dispatch may have per dimension: what the workgroup-id registers can number. gfx12 hands
     # kernels the y and z ids as the 16-bit halves of ttmp7 (AMDGPUUsage "Initial Kernel Execution State").
     max_grid_workgroups: tuple[int, int, int] = (1 << 32) - 1, (1 << 32) - 1, (1 << 32) - 1
+    # CUs that pair into one WGP (GFX10 and later): a CU mask enables both of a pair or neither
+    # (pqm_update_mqd refuses a lone CU of a pair with EINVAL).
+    cus_per_wgp: int = 1
 
     @property
     def gc_ip_version(self) -> IpVersion:

@@ -57,6 +57,7 @@ def _target(
         needs_pci_atomics=True,  # from GC 10.1.1 on, unless the MEC firmware is new enough
         cwsr=_CWSR,
         examples=examples,
+        cus_per_wgp=2,
     )
 
 

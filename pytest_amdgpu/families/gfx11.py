@@ -63,6 +63,7 @@ def _target(
         needs_pci_atomics=True,  # unless RS64 MEC firmware >= 509
         cwsr=cwsr,
         examples=examples,
+        cus_per_wgp=2,
     )
 
 

@@ -52,6 +52,7 @@ def _target(
         needs_pci_atomics=True,  # unless MEC firmware >= 2090
         cwsr=_CWSR,
         examples=examples,
+        cus_per_wgp=2,
         max_grid_workgroups=((1 << 32) - 1, 1 << 16, 1 << 16),  # y and z ids are ttmp7's 16-bit halves
     )
 

@@ -951,7 +951,7 @@ class SimKfd:
         if queue is None:
             raise KernelError(errno.EFAULT, f"queue_id {args.queue_id} does not exist")
         target = families.get_target(self.devices[queue.gpu_id].node.properties.get("gfx_target_version", 0))
-        if (10, 0) <= tuple(target.gc_ip_version)[:2] < (12, 1):  # CUs pair into WGPs: both or neither
+        if target.cus_per_wgp == 2:  # CUs pair into WGPs: both or neither
             for cu in range(0, count, 2):
                 if (mask >> cu) & 3 in (1, 2):
                     raise KernelError(

@@ -96,6 +96,13 @@ def test_pm4_flavour_splits_at_gfx10(target: GpuTarget) -> None:
     assert target.pm4_flavour == expected
 
 
+def test_cus_pair_into_wgps_from_gfx10(target: GpuTarget) -> None:
+    """pqm_update_mqd wants CU masks pairwise from GC 10.0 (WGPs) until GC 12.1, past the registry."""
+    major, _, _ = parse_gfx_name(target.name)
+    assert target.cus_per_wgp == (1 if major == 9 else 2)
+    assert target.gc_ip_version < (12, 1, 0)
+
+
 def test_doorbell_and_eop_sizes_are_the_soc15_values(target: GpuTarget) -> None:
     assert target.doorbell_size_bytes == 8
     assert target.eop_size_bytes == 4096
