@@ -99,10 +99,12 @@ class Buffer:
                 f"{self} of {self.size} bytes is not a whole number of {np.dtype(dtype)}"
             )
         raw = np.ctypeslib.as_array(self.cpu.ctypes_array())[: self.size]
+        raw.flags.writeable = self.cpu.writable  # a read-only mapping gives a read-only view
         return raw.view(dtype)
 
     def fill(self, byte_value: int) -> None:
         """Set every byte to `byte_value` from the CPU."""
+        self.cpu._check_store(0, self.size)
         ctypes.memset(self.cpu.addr, byte_value, self.size)
 
     # -- GPU mappings ------------------------------------------------------------------------

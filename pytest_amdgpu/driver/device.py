@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ctypes
+import fcntl
 import os
 import threading
 from collections.abc import Iterable, Mapping
@@ -204,8 +205,10 @@ class Device:
                 self.transport.munmap(cpu)
                 raise DeviceError(f"CPU mapping landed at {cpu.addr:#x}, not at {reservation.addr:#x}")
         except BaseException:
-            self._free_handle(args.handle)
-            self.transport.munmap(reservation)
+            try:
+                self._free_handle(args.handle)
+            finally:
+                self.transport.munmap(reservation)
             raise
         buffer = Buffer(
             self,
@@ -384,14 +387,26 @@ class Device:
         except BaseException:
             self.transport.munmap(reservation)
             raise
+        # A dma-buf of read-only memory is an O_RDONLY file: it maps for reading only.
+        writable = fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_ACCMODE != os.O_RDONLY
         try:
             cpu = self.transport.mmap(
-                info.size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd=fd, addr=reservation.addr
+                info.size,
+                PROT_READ | (PROT_WRITE if writable else 0),
+                MAP_SHARED | MAP_FIXED,
+                fd=fd,
+                addr=reservation.addr,
             )
+            if cpu.addr != reservation.addr:  # MAP_FIXED either lands exactly or fails; check anyway
+                self.transport.munmap(cpu)
+                raise DeviceError(f"CPU mapping landed at {cpu.addr:#x}, not at {reservation.addr:#x}")
         except BaseException:
-            self._free_handle(args.handle)
-            self.transport.munmap(reservation)
+            try:
+                self._free_handle(args.handle)
+            finally:
+                self.transport.munmap(reservation)
             raise
+        cpu.writable = writable
         placement = abi.KFD_IOC_ALLOC_MEM_FLAGS_VRAM | abi.KFD_IOC_ALLOC_MEM_FLAGS_GTT
         buffer = Buffer(
             self,

@@ -75,6 +75,12 @@ class MappedRegion:
         self.addr = addr
         self.length = length
         self.closed = False
+        self.writable = True  # False for a PROT_READ mapping: stores are refused instead of faulting
+
+    def _check_store(self, offset: int, size: int) -> None:
+        self._check(offset, size)
+        if not self.writable:
+            raise TransportError(errno.EACCES, f"mapping at {self.addr:#x} is read-only")
 
     def _check(self, offset: int, size: int) -> None:
         if self.closed:
@@ -90,7 +96,7 @@ class MappedRegion:
         source = np.frombuffer(data, dtype=np.uint8) if not isinstance(data, np.ndarray) else data
         if not source.flags.c_contiguous:
             source = np.ascontiguousarray(source)
-        self._check(offset, source.nbytes)
+        self._check_store(offset, source.nbytes)
         ctypes.memmove(self.addr + offset, source.ctypes.data, source.nbytes)
         self._after_store(offset, source.nbytes)
 
@@ -99,12 +105,12 @@ class MappedRegion:
         return ctypes.string_at(self.addr + offset, size)
 
     def store_u32(self, offset: int, value: int) -> None:
-        self._check(offset, 4)
+        self._check_store(offset, 4)
         ctypes.c_uint32.from_address(self.addr + offset).value = value
         self._after_store(offset, 4)
 
     def store_u64(self, offset: int, value: int) -> None:
-        self._check(offset, 8)
+        self._check_store(offset, 8)
         ctypes.c_uint64.from_address(self.addr + offset).value = value
         self._after_store(offset, 8)
 

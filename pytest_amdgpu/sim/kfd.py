@@ -26,12 +26,15 @@ from pytest_amdgpu.sim.engines.sdma import SdmaEngine
 from pytest_amdgpu.sim.events import EventError, SimEvents, page_bytes_of
 from pytest_amdgpu.sim.memory import (
     Backing,
+    GpuFaultError,
     GpuMemory,
     GpuVm,
     UserFaultError,
     UserPtrBacking,
     copy_from_user,
     copy_to_user,
+    memfd_name,
+    open_memfd_names,
 )
 from pytest_amdgpu.sim.queues import (
     QueueError,
@@ -144,6 +147,9 @@ class SimDmaBuf:
     size: int
     placement: int  # KFD_IOC_ALLOC_MEM_FLAGS_VRAM or _GTT; 0 for doorbell and MMIO pages
     cpu_access_required: bool
+    # The exporter's memory charge, once its handle is freed: returned when no fd holds the pages any more
+    # (amdgpu_amdkfd_release_notify runs when the last reference to the BO goes).
+    pending_charge: tuple[SimDevice, int, int] | None = None
 
 
 @dataclass
@@ -298,6 +304,8 @@ class SimKfd:
         if sim_file is None and self._dmabuf_or_none(fd) is None:
             raise KernelError(errno.EBADF, f"fd {fd} is not open")
         os.close(fd)
+        if sim_file is None:
+            self._settle_dmabufs()
 
     @_locked
     def shutdown(self) -> None:
@@ -487,6 +495,7 @@ class SimKfd:
         pdd = self._pdd(process, args.gpu_id)
         if pdd is None:
             raise KernelError(errno.EINVAL, f"gpu_id {args.gpu_id} is not a GPU of this process")
+        self._settle_dmabufs()  # dma-buf fds closed behind the kernel's back (os.close) count as closed
         args.available = self.available_vram(pdd.device)
 
     def _reserved_for_page_tables(self) -> int:
@@ -515,6 +524,7 @@ class SimKfd:
 
     def _reserve_mem_limit(self, device: SimDevice, size: int, flags: int) -> None:
         """amdgpu_amdkfd_reserve_mem_limit: VRAM against the device, GTT and userptr against system memory."""
+        self._settle_dmabufs()
         pool = self._accounting(device, flags)
         if pool == "vram":
             limit = device.vram_bytes - self._reserved_for_page_tables()
@@ -682,10 +692,24 @@ class SimKfd:
     def _release_bo(self, pdd: SimPdd, bo: SimBo) -> None:
         pdd.objects.pop(bo.idr, None)
         self._drm_offsets.pop(bo.drm_offset, None)
-        if not bo.imported:
+        exported = None if bo.imported else self._dmabufs.get(getattr(bo.backing, "name", ""))
+        if not bo.imported and exported is None:
             self._unreserve_mem_limit(pdd.device, bo.size, bo.flags)
+        elif exported is not None:
+            exported.pending_charge = (pdd.device, bo.size, bo.flags)
         if isinstance(bo.backing, UserPtrBacking) or bo.owns_backing:
             bo.backing.close()  # CPU mappings keep their pages, as a GEM object outlives its handle
+        self._settle_dmabufs()
+
+    def _settle_dmabufs(self) -> None:
+        """Exported pages no descriptor refers to any more are gone: their charge returns, their entry too."""
+        if not any(dmabuf.pending_charge for dmabuf in self._dmabufs.values()):
+            return
+        open_names = open_memfd_names()
+        for name, dmabuf in list(self._dmabufs.items()):
+            if dmabuf.pending_charge is not None and not open_names.get(name):
+                self._unreserve_mem_limit(*dmabuf.pending_charge)
+                del self._dmabufs[name]
 
     def _read_device_ids(self, args: ctypes.Structure) -> list[int]:
         if args.n_devices == 0:
@@ -772,11 +796,19 @@ class SimKfd:
     # -- dma-buf -----------------------------------------------------------------------------------
 
     def _dmabuf_or_none(self, fd: int) -> SimDmaBuf | None:
-        try:
-            target = os.readlink(f"/proc/self/fd/{fd}")
-        except OSError:
+        name = memfd_name(fd)
+        if name is None or name not in self._dmabufs or fd in self._internal_fds():
             return None
-        return self._dmabufs.get(target.removeprefix("/memfd:").removesuffix(" (deleted)"))
+        return self._dmabufs[name]
+
+    def _internal_fds(self) -> set[int]:
+        """The simulator's own descriptors of BO pages: no caller was given these, so none is a dma-buf."""
+        if self.process is None:
+            return set()
+        fds = {bo.backing.fd for pdd in self.process.pdds.values() for bo in pdd.objects.values()}
+        for pdd in self.process.pdds.values():
+            fds.update(backing.fd for backing in (pdd.doorbells, pdd.mmio) if backing is not None)
+        return fds
 
     def _dmabuf(self, fd: int) -> SimDmaBuf:
         """dma_buf_get(): a closed fd is EBADF, an open fd that is not an amdgpu dma-buf EINVAL."""
@@ -813,10 +845,17 @@ class SimKfd:
                 gpu_id=bo.gpu_id,
                 size=bo.size,
                 placement=placement,
-                cpu_access_required=bool(bo.flags & abi.KFD_IOC_ALLOC_MEM_FLAGS_PUBLIC),
+                # CPU_ACCESS_REQUIRED is a VRAM placement flag: GTT is always CPU-reachable
+                cpu_access_required=bool(bo.flags & abi.KFD_IOC_ALLOC_MEM_FLAGS_PUBLIC)
+                and placement == abi.KFD_IOC_ALLOC_MEM_FLAGS_VRAM,
             ),
         )
-        fd = os.dup(bo.backing.fd)  # shares the BO's pages for as long as the fd lives, as a dma-buf does
+        # The fd shares the BO's pages for as long as it lives, as a dma-buf does; memory that is not
+        # WRITABLE exports without DRM_RDWR, so the file is read-only.
+        if bo.writable:
+            fd = os.dup(bo.backing.fd)
+        else:
+            fd = os.open(f"/proc/self/fd/{bo.backing.fd}", os.O_RDONLY | os.O_CLOEXEC)
         os.set_inheritable(fd, not args.flags & os.O_CLOEXEC)
         args.dmabuf_fd = fd
 
@@ -839,7 +878,9 @@ class SimKfd:
         self._bind(pdd)
         dmabuf = self._dmabuf(args.dmabuf_fd)
         self._importable(args.dmabuf_fd, dmabuf)
-        backing = Backing(dmabuf.size, f"import-{pdd.gpu_id}", fd=os.dup(args.dmabuf_fd))
+        # The kernel's reference to the pages, whatever access the caller's fd has (imports are WRITABLE)
+        pages = os.open(f"/proc/self/fd/{args.dmabuf_fd}", os.O_RDWR | os.O_CLOEXEC)
+        backing = Backing(dmabuf.size, f"import-{pdd.gpu_id}", fd=pages)
         bo = SimBo(
             idr=pdd.new_idr(),
             gpu_id=pdd.gpu_id,
@@ -1049,9 +1090,33 @@ class SimKfd:
                 start = index * device.doorbell_size
                 raw = backing.bytes[start : start + device.doorbell_size]
                 value_type = np.uint64 if device.doorbell_size == 8 else np.uint32
-                engines.doorbell(queue.queue_id, int(raw.view(value_type)[0]))
+                value = int(raw.view(value_type)[0])
+                mismatch = self._write_pointer_mismatch(engines, queue, value, device.doorbell_size)
+                if mismatch:
+                    engines.fail(queue.queue_id, mismatch)
+                    return True
+                engines.doorbell(queue.queue_id, value)
                 return True
         return False
+
+    @staticmethod
+    def _write_pointer_mismatch(engines: GpuEngines, queue: SimQueue, value: int, size: int) -> str:
+        """A doorbell must carry the write pointer the queue's memory holds: the engine reads that memory
+        whenever it maps the queue again (after preemption or with more queues than hardware slots)."""
+        try:
+            in_memory = engines.memory.read_u64(queue.wptr_va)
+        except GpuFaultError:
+            return (
+                f"doorbell rang with write pointer {value}, but the queue's write pointer address "
+                f"{queue.wptr_va:#x} is not mapped on gpu_id {queue.gpu_id}"
+            )
+        if in_memory & ((1 << (8 * size)) - 1) != value:
+            return (
+                f"doorbell rang with write pointer {value}, but memory at {queue.wptr_va:#x} holds "
+                f"{in_memory}: store the write pointer before the doorbell (the engine reads that memory "
+                "when it maps the queue again; simulator check)"
+            )
+        return ""
 
     @_locked
     def stall_report(self) -> list[str]:

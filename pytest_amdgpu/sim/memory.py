@@ -70,13 +70,37 @@ def copy_to_user(addr: int, data: bytes) -> None:
 _serials = itertools.count()
 
 
+def memfd_name(fd: int) -> str | None:
+    """The name a memfd was created with, or None when `fd` is no memfd (or not open)."""
+    try:
+        target = os.readlink(f"/proc/self/fd/{fd}")
+    except OSError:
+        return None
+    if not target.startswith("/memfd:"):
+        return None
+    return target.removeprefix("/memfd:").removesuffix(" (deleted)")
+
+
+def open_memfd_names() -> dict[str, int]:
+    """How many open descriptors of this process refer to each memfd, by memfd name."""
+    counts: dict[str, int] = {}
+    for entry in os.listdir("/proc/self/fd"):
+        name = memfd_name(int(entry))
+        if name is not None:
+            counts[name] = counts.get(name, 0) + 1
+    return counts
+
+
 class Backing:
     """The bytes of one simulated BO: a sparse memfd, so untouched VRAM costs no host RAM."""
 
     def __init__(self, size: int, label: str, *, fd: int = -1) -> None:
         """New zeroed pages, or (fd given) the pages of an existing memfd: the Backing takes over `fd`."""
         self.size = size
-        self.name = f"pytest-amdgpu-{label}-{next(_serials)}"  # unique: it identifies exported pages
+        if fd < 0:
+            self.name = f"pytest-amdgpu-{label}-{next(_serials)}"  # unique: it identifies exported pages
+        else:  # the pages of another Backing: they keep that Backing's name
+            self.name = memfd_name(fd)
         self.fd = os.memfd_create(self.name, os.MFD_CLOEXEC) if fd < 0 else fd
         try:
             if fd < 0:

@@ -68,3 +68,19 @@ def test_a_doorbell_page_write_names_the_queue_by_its_slot(device: Device) -> No
             first.ring.publish()
             first.wait_idle()
         assert list(dst.read(np.uint32, count=2)) == [1, 2]
+
+
+def test_a_doorbell_without_the_write_pointer_in_memory_stops_the_queue(device: Device) -> None:
+    """The engine reads the write pointer from memory when it maps the queue again, so the simulator
+    insists that memory agrees with the doorbell: ringing alone is a driver bug it reports."""
+    with device.alloc(64, "gtt") as dst, device.compute_queue() as compute, device.sdma_queue() as sdma:
+        pending = sdma.write(dst, [5]).submit(ring_doorbell=False)
+        pointer = sdma.write_pointer
+        words = np.array([pointer & 0xFFFF_FFFF, pointer >> 32], dtype=np.uint32)
+        compute.write(sdma.doorbell_gpu_addr, words[: sdma.target.doorbell_size_bytes // 4])
+        compute.submit().wait()
+        with pytest.raises(QueueTimeoutError, match="store the write pointer before the doorbell"):
+            pending.wait(timeout=1.0)
+        kernel = device.transport.kernel
+        assert "store the write pointer before the doorbell" in kernel.queue_errors[-1][1]
+        kernel.queue_errors.clear()

@@ -130,6 +130,12 @@ class GpuEngines:
         if runtime is not None:
             runtime.write_units = value
 
+    def fail(self, queue_id: int, report: str) -> None:
+        """Stop a queue with a report (a rule broken outside its packets, such as by its doorbell)."""
+        runtime = self.queues.get(queue_id)
+        if runtime is not None:
+            self._fail(runtime, report)
+
     def advance_clock(self, ticks: int) -> int:
         self.clock_ticks += max(ticks, 1)
         return self.clock_ticks
