@@ -196,20 +196,7 @@ class Device:
             map_offset = args.mmap_offset if kfd_mmap_offset is None else kfd_mmap_offset
         else:
             map_fd, map_offset = self.render_fd, args.mmap_offset
-        try:
-            prot = PROT_READ | PROT_WRITE
-            cpu = self.transport.mmap(
-                alloc_size, prot, MAP_SHARED | MAP_FIXED, fd=map_fd, offset=map_offset, addr=reservation.addr
-            )
-            if cpu.addr != reservation.addr:  # MAP_FIXED either lands exactly or fails; check anyway
-                self.transport.munmap(cpu)
-                raise DeviceError(f"CPU mapping landed at {cpu.addr:#x}, not at {reservation.addr:#x}")
-        except BaseException:
-            try:
-                self._free_handle(args.handle)
-            finally:
-                self.transport.munmap(reservation)
-            raise
+        cpu = self._map_over(reservation, args.handle, map_fd, map_offset, PROT_READ | PROT_WRITE)
         buffer = Buffer(
             self,
             domain=domain,
@@ -222,6 +209,25 @@ class Device:
         )
         self._map_new_buffer(buffer)
         return buffer
+
+    def _map_over(
+        self, reservation: MappedRegion, handle: int, fd: int, offset: int, prot: int
+    ) -> MappedRegion:
+        """CPU-map (fd, offset) exactly over the VA reservation; on failure free `handle` and the VA."""
+        try:
+            cpu = self.transport.mmap(
+                reservation.length, prot, MAP_SHARED | MAP_FIXED, fd=fd, offset=offset, addr=reservation.addr
+            )
+            if cpu.addr != reservation.addr:  # MAP_FIXED either lands exactly or fails; check anyway
+                self.transport.munmap(cpu)
+                raise DeviceError(f"CPU mapping landed at {cpu.addr:#x}, not at {reservation.addr:#x}")
+        except BaseException:
+            try:
+                self._free_handle(handle)
+            finally:
+                self.transport.munmap(reservation)
+            raise
+        return cpu
 
     def _alloc_userptr(self, size: int, alloc_size: int, flags: int) -> Buffer:
         """Host memory registered with KFD: the user address goes in mmap_offset and serves as the GPU VA."""
@@ -389,23 +395,7 @@ class Device:
             raise
         # A dma-buf of read-only memory is an O_RDONLY file: it maps for reading only.
         writable = fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_ACCMODE != os.O_RDONLY
-        try:
-            cpu = self.transport.mmap(
-                info.size,
-                PROT_READ | (PROT_WRITE if writable else 0),
-                MAP_SHARED | MAP_FIXED,
-                fd=fd,
-                addr=reservation.addr,
-            )
-            if cpu.addr != reservation.addr:  # MAP_FIXED either lands exactly or fails; check anyway
-                self.transport.munmap(cpu)
-                raise DeviceError(f"CPU mapping landed at {cpu.addr:#x}, not at {reservation.addr:#x}")
-        except BaseException:
-            try:
-                self._free_handle(args.handle)
-            finally:
-                self.transport.munmap(reservation)
-            raise
+        cpu = self._map_over(reservation, args.handle, fd, 0, PROT_READ | (PROT_WRITE if writable else 0))
         cpu.writable = writable
         placement = abi.KFD_IOC_ALLOC_MEM_FLAGS_VRAM | abi.KFD_IOC_ALLOC_MEM_FLAGS_GTT
         buffer = Buffer(
