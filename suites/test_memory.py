@@ -546,3 +546,33 @@ def test_dmabuf_refusals_name_the_reason(amdgpu_device: Device) -> None:
     finally:
         os.close(read_end)
         os.close(write_end)
+
+
+def test_overlapping_host_ranges_registered_side_by_side_at_their_own_gpu_addresses(
+    amdgpu_devices: DeviceSet,
+) -> None:
+    """MMapLarge (scaled down): one 16 MiB host range registered 16 times, each time a page shorter at the
+    front, every registration at a GPU address of its own; the GPU reads the same host words through
+    each, and all of them are released."""
+    device = amdgpu_devices[0]
+    host = np.arange(4 << 20, dtype=np.uint32)
+    words_per_page = 4096 // 4
+    registrations: list[Buffer] = []
+    try:
+        for index in range(16):
+            offset = index * 4096
+            registrations.append(
+                device.register_host((host.ctypes.data + offset, host.nbytes - offset), own_gpu_va=True)
+            )
+        assert len({registration.gpu_addr for registration in registrations}) == 16
+        with device.alloc(4096, "gtt") as out, device.sdma_queue() as sdma:
+            for index, registration in enumerate(registrations):
+                sdma.copy(out, registration, 16, dst_offset=16 * index)
+            sdma.submit().wait()
+            seen = out.read(np.uint32, count=64).reshape(16, 4)
+        expected = np.array([np.arange(4) + index * words_per_page for index in range(16)], dtype=np.uint32)
+        np.testing.assert_array_equal(seen, expected)
+    finally:
+        for registration in registrations:
+            registration.free()
+    assert device.live_buffers == [] or all(buffer.domain != "host" for buffer in device.live_buffers)

@@ -55,6 +55,7 @@ class Registration:
     alloc_size: int
     users: int = 0
     mapped_gpu_ids: list[int] = field(default_factory=list)
+    gpu_va: MappedRegion | None = None  # the VA reserved for a registration with a GPU address of its own
 
 
 @dataclass(frozen=True)
@@ -255,12 +256,14 @@ class Device:
         self._map_new_buffer(buffer)
         return buffer
 
-    def register_host(self, memory: np.ndarray | tuple[int, int]) -> Buffer:
+    def register_host(self, memory: np.ndarray | tuple[int, int], *, own_gpu_va: bool = False) -> Buffer:
         """Make memory the caller owns GPU-visible, at its own address (a userptr registration).
 
         `memory` is a C-contiguous numpy array (kept alive by the Buffer) or an (address, size) pair.
         The pages around it are registered; registering the same memory again shares that registration,
-        as libhsakmt does. Free every Buffer before the memory itself goes away.
+        as libhsakmt does. With own_gpu_va the registration is never shared: the GPU sees the pages at
+        an address reserved for it (Buffer.gpu_addr), so overlapping ranges can be registered side by
+        side. Free every Buffer before the memory itself goes away.
         """
         self._check_open()
         keepalive: object = None
@@ -280,6 +283,9 @@ class Device:
             raise ConfigurationError(f"register_host takes a numpy array or (address, size), got {memory!r}")
         start = addr - addr % PAGE_SIZE
         alloc_size = round_up(addr + size, PAGE_SIZE) - start
+        if own_gpu_va:
+            own = self._register_at_own_va(start, alloc_size)
+            return self._registered_buffer(own, addr, size, own.gpu_va.addr + addr - start, keepalive)
         with self._registration_lock:
             shared = self._registrations.get((start, alloc_size))
             if shared is None:
@@ -293,18 +299,45 @@ class Device:
                     raise
                 self._registrations[(start, alloc_size)] = shared
             shared.users += 1
+        return self._registered_buffer(shared, addr, size, addr, keepalive)
+
+    def _register_at_own_va(self, start: int, alloc_size: int) -> Registration:
+        """A userptr registration of [start, start+alloc_size) mapped at a VA reserved for it alone."""
+        reservation = self._reserve_va(alloc_size)
+        flags = domain_flags("host", writable=True, executable=False, uncached=False)
+        try:
+            args = self._alloc_memory_of_gpu(reservation.addr, alloc_size, flags, mmap_offset=start)
+        except BaseException:
+            self.transport.munmap(reservation)
+            raise
+        own = Registration(
+            handle=args.handle, start=start, alloc_size=alloc_size, users=1, gpu_va=reservation
+        )
+        try:
+            self._map_to_gpus_of(own, [self])
+        except BaseException:
+            try:
+                self._free_handle(own.handle)
+            finally:
+                self.transport.munmap(reservation)
+            raise
+        return own
+
+    def _registered_buffer(
+        self, registration: Registration, addr: int, size: int, gpu_addr: int, keepalive: object
+    ) -> Buffer:
         buffer = Buffer(
             self,
             domain="host",
-            gpu_addr=addr,
+            gpu_addr=gpu_addr,
             size=size,
-            alloc_size=alloc_size,
-            handle=shared.handle,
+            alloc_size=registration.alloc_size,
+            handle=registration.handle,
             flags=0,
             cpu=MappedRegion(addr, size),
         )
-        buffer.mapped_gpu_ids = shared.mapped_gpu_ids
-        buffer.registration = shared
+        buffer.mapped_gpu_ids = registration.mapped_gpu_ids
+        buffer.registration = registration
         buffer.keepalive = keepalive
         self._buffers[id(buffer)] = buffer
         return buffer
@@ -596,7 +629,9 @@ class Device:
                     buffer.freed = True
                     self._buffers.pop(id(buffer), None)
                     return
-                del self._registrations[(registration.start, registration.alloc_size)]
+                key = (registration.start, registration.alloc_size)
+                if self._registrations.get(key) is registration:
+                    del self._registrations[key]
         try:
             self._unmap_from_gpus(buffer, list(buffer.mapped_gpu_ids))
         except AmdgpuError as exc:
@@ -608,6 +643,11 @@ class Device:
         if buffer._cpu is not None and registration is None:  # registered memory stays the caller's
             try:
                 self.transport.munmap(buffer._cpu)
+            except AmdgpuError as exc:
+                errors.append(exc)
+        if registration is not None and registration.gpu_va is not None:  # its own VA goes with it
+            try:
+                self.transport.munmap(registration.gpu_va)
             except AmdgpuError as exc:
                 errors.append(exc)
         buffer.freed = True

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import errno
 import threading
 
 import numpy as np
 import pytest
 
 from pytest_amdgpu import driver
-from pytest_amdgpu.errors import ConfigurationError
+from pytest_amdgpu.errors import ConfigurationError, KfdIoctlError
 
 
 @pytest.fixture
@@ -86,3 +87,59 @@ def test_bad_memory_is_refused_by_name(devices) -> None:
         device.register_host(np.zeros((4, 4))[:, 0])
     with pytest.raises(ConfigurationError, match=r"\(address, size\)"):
         device.register_host((0, 16))
+
+
+def test_overlapping_ranges_each_get_a_gpu_address_of_their_own(devices) -> None:
+    device = devices[0]
+    kernel = device.transport.kernel
+    with device.sdma_queue():  # what a first queue leaves behind on the device (its event page)
+        pass
+    before = kernel.live_objects()
+    host = np.arange(1 << 20, dtype=np.uint32)  # 4 MiB
+    page = 4096
+    slices = [
+        device.register_host((host.ctypes.data + i * page, host.nbytes - i * page), own_gpu_va=True)
+        for i in range(8)
+    ]
+    try:
+        gpu_addrs = [b.gpu_addr for b in slices]
+        assert len(set(gpu_addrs)) == 8 and host.ctypes.data not in gpu_addrs
+        assert len({b.handle for b in slices}) == 8  # never shared
+        with device.alloc(64, "gtt") as out, device.sdma_queue() as sdma:
+            for i, registration in enumerate(slices):  # the GPU reads the same host words through each
+                sdma.copy(out, registration, 16).submit().wait()
+                assert list(out.read(np.uint32, count=4)) == list(range(i * 1024, i * 1024 + 4))
+            sdma.write(slices[7], [0xFEED]).submit().wait()  # and writes reach the caller's array
+        assert host[7 * 1024] == 0xFEED
+    finally:
+        for registration in slices:
+            registration.free()
+    assert kernel.live_objects() == before
+    assert host[0] == 0  # the caller's memory is untouched by the frees
+
+
+def test_a_refused_own_va_registration_leaves_nothing(devices) -> None:
+    device = devices[0]
+    transport = device.transport
+    mapped, unmapped = [], []
+    real_mmap, real_munmap = transport.mmap, transport.munmap
+
+    def mmap(*args, **options):
+        region = real_mmap(*args, **options)
+        mapped.append(region.addr)
+        return region
+
+    def munmap(region):
+        unmapped.append(region.addr)
+        real_munmap(region)
+
+    transport.mmap, transport.munmap = mmap, munmap
+    try:
+        with pytest.raises(ConfigurationError):
+            device.register_host((0, 4096), own_gpu_va=True)
+        with pytest.raises(KfdIoctlError) as refused:  # no user pages at 0x10000: the kernel says EFAULT
+            device.register_host((0x10000, 4096), own_gpu_va=True)
+        assert refused.value.errno == errno.EFAULT
+    finally:
+        transport.mmap, transport.munmap = real_mmap, real_munmap
+    assert mapped and sorted(mapped) == sorted(unmapped)  # the reserved GPU address went back
