@@ -142,6 +142,7 @@ class VmMapping:
     size: int
     bo: object  # the SimBo; typed loosely to keep this module free of kfd-model imports
     writable: bool
+    doorbell: bool = False  # the BO is a doorbell page: writes to it ring (settled once, at map time)
 
     @property
     def end(self) -> int:
@@ -171,7 +172,8 @@ class GpuVm:
             )
         index = bisect.bisect_left(self._starts, va)
         self._starts.insert(index, va)
-        self._mappings.insert(index, VmMapping(va, size, bo, writable))
+        doorbell = bool(getattr(bo, "is_doorbell", False))
+        self._mappings.insert(index, VmMapping(va, size, bo, writable, doorbell))
 
     def unmap(self, va: int) -> VmMapping:
         index = bisect.bisect_left(self._starts, va)
@@ -222,7 +224,7 @@ class GpuMemory:
             raise GpuFaultError(self.vm.gpu_id, va if first is None else first.end, write, reason)
         if write and not mapping.writable:
             raise GpuFaultError(self.vm.gpu_id, va, write, "mapping is read-only")
-        if write and getattr(mapping.bo, "is_doorbell", False):
+        if write and mapping.doorbell:
             self.doorbell_writes.append((mapping.bo, va - mapping.va))
         return mapping, va - mapping.va
 
