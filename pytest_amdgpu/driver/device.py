@@ -155,9 +155,12 @@ class Device:
             return self._alloc_userptr(size, alloc_size, flags)
         return self._alloc_bo(domain, size, alloc_size, flags)
 
-    def _reserve_va(self, alloc_size: int) -> MappedRegion:
-        """Reserve CPU address space that is also inside this GPU's gpuvm aperture."""
-        reservation = self.transport.mmap(alloc_size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE)
+    def _reserve_va(
+        self, alloc_size: int, prot: int = PROT_NONE, flags: int = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE
+    ) -> MappedRegion:
+        """Anonymous CPU address space that is also inside this GPU's gpuvm aperture (by default a
+        PROT_NONE reservation; host allocations ask for readable, writable pages)."""
+        reservation = self.transport.mmap(alloc_size, prot, flags)
         if not self.apertures.contains_gpuvm(reservation.addr, alloc_size):
             self.transport.munmap(reservation)
             raise DeviceError(
@@ -232,12 +235,7 @@ class Device:
 
     def _alloc_userptr(self, size: int, alloc_size: int, flags: int) -> Buffer:
         """Host memory registered with KFD: the user address goes in mmap_offset and serves as the GPU VA."""
-        host = self.transport.mmap(alloc_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS)
-        if not self.apertures.contains_gpuvm(host.addr, alloc_size):
-            self.transport.munmap(host)
-            raise DeviceError(
-                f"host memory at {host.addr:#x} lies outside the gpuvm aperture of gpu {self.gpu_id}"
-            )
+        host = self._reserve_va(alloc_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS)
         try:
             args = self._alloc_memory_of_gpu(host.addr, alloc_size, flags, mmap_offset=host.addr)
         except BaseException:
