@@ -11,9 +11,9 @@ Run: python benchmarks/dispatch.py [--machine mi300x] [--elements 16777216] [--r
 from __future__ import annotations
 
 import argparse
-import time
 
 import numpy as np
+from timing import best_of  # benchmarks/timing.py: the script's own folder is on sys.path
 
 from pytest_amdgpu import driver
 
@@ -22,15 +22,6 @@ BLOCK = 256
 
 def verdict(ratio: float) -> str:
     return "PASS" if ratio <= 30 else "FAIL"
-
-
-def best_of(repeat: int, function) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def main() -> None:

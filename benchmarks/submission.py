@@ -12,22 +12,13 @@ Run: python benchmarks/submission.py [--machine mi300x] [--repeat 5]
 from __future__ import annotations
 
 import argparse
-import time
 
 import numpy as np
+from timing import best_of  # benchmarks/timing.py: the script's own folder is on sys.path
 
 from pytest_amdgpu import driver
 
 COPY_BYTES = 64 << 20
-
-
-def best_of(repeat: int, function) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def copy_throughput(device: driver.Device, repeat: int) -> tuple[float, float]:
