@@ -110,6 +110,36 @@ def vector_reader(ctx: OperandContext, code: int, bits: int = 32, is_float: bool
     return scalar
 
 
+def template_reader(ctx: OperandContext, code: int, bits: int = 32, is_float: bool = False):
+    """The workgroup-template twin of vector_reader: a function (batch, executing lanes) giving a value
+    broadcastable to (waves_per_workgroup, L) that every workgroup of the batch holds on those lanes, or
+    None when this operand differs between workgroups there (see waves.py)."""
+    if code >= VGPR_BASE:
+        index = code - VGPR_BASE
+        if bits == 64:
+
+            def pair(b: WaveBatch, executing: np.ndarray):
+                low, high = b.template(index, executing), b.template(index + 1, executing)
+                if low is None or high is None:
+                    return None
+                return low.astype(U64) | (high.astype(U64) << U64(32))
+
+            return pair
+        return lambda b, executing: b.template(index, executing)
+    if code < 128 and not ctx.layout.is_null(code):
+        read = scalar_reader(ctx, code, bits, is_float)
+
+        def sgpr(b: WaveBatch, executing: np.ndarray):
+            pattern = b.wave_pattern(read(b))
+            return None if pattern is None else pattern[:, None]
+
+        return sgpr
+    if code in (VCCZ, EXECZ, SCC):
+        return lambda b, executing: None
+    read = scalar_reader(ctx, code, bits, is_float)  # constants: the same everywhere
+    return lambda b, executing: read(b)
+
+
 def scalar_writer(ctx: OperandContext, code: int, bits: int = 32):
     """A function (batch, values, active, all_active) storing per-wave values into SGPR operand `code`."""
     dwords = max(bits // 32, 1)
@@ -137,6 +167,7 @@ def write_vgpr(
 
     With `rows` (wave indices), `values` and `mask` cover only those waves: (R, L) or broadcastable.
     """
+    b.templates[index] = None
     if rows is None:
         if mask is None:
             b.set_vgpr_row(index, np.asarray(values))
@@ -184,6 +215,17 @@ def mask_reader(ctx: OperandContext, code: int | None) -> Callable[[WaveBatch], 
         return ((value[:, None] >> lanes) & U64(1)).astype(np.bool_)
 
     return read_constant
+
+
+def mask_row(ctx: OperandContext, code: int | None) -> int | None:
+    """The SGPR row a lane-mask destination starts at (VCC for None), or None for the null register."""
+    if code is None:
+        return VCC_LO
+    if ctx.layout.is_null(code):
+        return None
+    if code >= 128:
+        raise ctx.error(f"lane-mask destination code {code} is not writable")
+    return aligned_scalar(code, 2 if ctx.lanes == 64 else 1)
 
 
 def mask_writer(ctx: OperandContext, code: int | None):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -21,6 +22,8 @@ MAX_WORKGROUP_SIZE = 1024
 USER_DATA_REGISTERS = 16
 GFX9_FLAT_SCRATCH_ROW = 102
 TTMP7, TTMP9 = 115, 117
+# Self-check of the workgroup templates (waves.py) after every instruction: slow, for the shader core's tests
+CHECK_TEMPLATES = os.environ.get("PYTEST_AMDGPU_SIM_CHECK_TEMPLATES") == "1"
 
 
 @dataclass
@@ -222,6 +225,7 @@ def _initial_state(plan: _Plan, first_workgroup: int, count: int, reuse: WaveBat
     id_rows, exec_words = plan.wave_template()
     for row, values in enumerate(id_rows):
         b.vgpr[row].reshape(count, per_wg, lanes)[...] = values
+        b.templates[row], b.template_lanes[row] = values, None
     for i in range(b.mask_dwords):
         b.sgpr[EXEC_LO + i].reshape(count, per_wg)[...] = exec_words[:, i]
     b.exec_changed()
@@ -284,6 +288,8 @@ def _run_batch(ctx: ShaderContext, b: WaveBatch, plan: _Plan, budget: int) -> No
             raise
         except Exception as exc:  # safety net: hostile code must end in ShaderError, never a stray exception
             raise ctx.error(compiled.inst, f"the shader core failed on this instruction ({exc!r})") from exc
+        if CHECK_TEMPLATES:
+            b.check_templates(f"{compiled.inst.mnemonic} at {compiled.inst.pc:#x}")
         stats["instructions"] += n_active
         stats["cycles"] += compiled.cost_cycles * n_active
         ctx.cycles = stats["cycles"]

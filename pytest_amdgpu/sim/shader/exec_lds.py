@@ -12,7 +12,7 @@ import numpy as np
 
 from pytest_amdgpu.sim.shader import atomics
 from pytest_amdgpu.sim.shader.access import vector_reader, vgpr_writer, write_vgpr
-from pytest_amdgpu.sim.shader.exec_vector import COMPACT_FRACTION
+from pytest_amdgpu.sim.shader.exec_vector import COMPACT_FRACTION, template_scope
 from pytest_amdgpu.sim.shader.operands import VGPR_BASE
 from pytest_amdgpu.sim.shader.specs import DS, MemSpec
 from pytest_amdgpu.sim.shader.waves import WaveBatch
@@ -82,6 +82,45 @@ def _fast_index(
         return None
     wave_words = workgroups * (b.lds_bytes // 4) + byte_offset // 4
     return (local >> U32(2)) + wave_words[:, None]
+
+
+def _run_or_array(indices: np.ndarray) -> slice | np.ndarray:
+    """A slice when the indices are one ascending run (a view instead of a gather), else the indices."""
+    first = int(indices[0])
+    if int(indices[-1]) - first + 1 == indices.size and (
+        indices.size == 1 or bool((np.diff(indices) == 1).all())
+    ):
+        return slice(first, first + indices.size)
+    return indices
+
+
+def _template_access(
+    b: WaveBatch, active: np.ndarray, all_active: bool, address: int, byte_offsets: list[int]
+):
+    """Dword LDS accesses whose address VGPR and executing lanes are the same in every workgroup: each
+    workgroup reads or writes the same LDS words, so the batch LDS is a (workgroups, words) array and each
+    access is a column selection in it. Returns (lane positions within a workgroup's lanes, the LDS as
+    (workgroups, words), column selection per offset), or None to take the general path."""
+    if b.templates[address] is None or b.lds_bytes == 0:
+        return None
+    executing = template_scope(b, active, all_active)
+    if executing is None:
+        return None
+    block = b.template(address, executing)
+    if block is None:
+        return None
+    positions = np.flatnonzero(executing)
+    if positions.size == 0:
+        return None
+    local = block.reshape(-1)[positions].astype(np.int64)
+    columns = []
+    for byte_offset in byte_offsets:
+        where = (local + byte_offset) & 0xFFFF_FFFF
+        if (where & 3).any() or int(where.max()) + 4 > b.lds_bytes:
+            return None  # misaligned or outside the allocation: the element-wise path has the rules
+        columns.append(_run_or_array(where >> 2))
+    lds = b.lds[: b.n_workgroups * b.lds_bytes].view(U32).reshape(b.n_workgroups, b.lds_bytes // 4)
+    return _run_or_array(positions), lds, columns
 
 
 def _scope(b: WaveBatch, active: np.ndarray, all_active: bool, address):
@@ -155,7 +194,19 @@ def compile_ds(ctx: ShaderContext, inst: Instruction) -> Compiled:
         for target in targets:
             ops.check_vgpr(target, 1)
 
+        template_offsets = [base + 4 * i for base in offsets for i in range(dwords)]
+
         def load(b: WaveBatch, active: np.ndarray, all_active: bool) -> None:
+            if element == 4:
+                found = _template_access(b, active, all_active, f["addr"], template_offsets)
+                if found is not None:
+                    positions, lds, columns = found
+                    loaded = [lds[:, column] for column in columns]  # every column before any write
+                    per_workgroup = b.waves_per_workgroup * b.lanes
+                    for target, values in zip(targets, loaded, strict=True):
+                        b.forget_template(target)
+                        b.vgpr[target].reshape(b.n_workgroups, per_workgroup)[:, positions] = values
+                    return
             rows, lanes, local = _scope(b, active, all_active, address)
             if element == 4:
                 workgroups = b.workgroup if rows is None else b.workgroup[rows]
@@ -183,6 +234,7 @@ def compile_ds(ctx: ShaderContext, inst: Instruction) -> Compiled:
                     where, valid = addresses.element(base + 4 * i, element)
                     results.append(_read(b.lds, where, valid, element, spec.signed))
             for target, values in zip(targets, results, strict=True):
+                b.forget_template(target)
                 row = b.vgpr[target].reshape(-1)
                 if selection is None:
                     row[...] = values
@@ -199,7 +251,26 @@ def compile_ds(ctx: ShaderContext, inst: Instruction) -> Compiled:
             else [(offset, data0)]
         )
 
+        store_offsets = [base + 4 * i for base, sources in parts for i in range(len(sources))]
+        store_data = [
+            f[name] + i
+            for (_, sources), name in zip(parts, ("data0", "data1"), strict=False)
+            for i in range(len(sources))
+        ]
+
         def store(b: WaveBatch, active: np.ndarray, all_active: bool) -> None:
+            if element == 4:
+                found = _template_access(b, active, all_active, f["addr"], store_offsets)
+                if found is not None:
+                    positions, lds, columns = found
+                    per_workgroup = b.waves_per_workgroup * b.lanes
+                    values = [
+                        b.vgpr[register].reshape(b.n_workgroups, per_workgroup)[:, positions]
+                        for register in store_data
+                    ]
+                    for column, value in zip(columns, values, strict=True):
+                        lds[:, column] = value
+                    return
             rows, lanes, local = _scope(b, active, all_active, address)
             shape = (b.n_waves, b.lanes)
             if element == 4:
@@ -276,6 +347,7 @@ def _atomic(ctx: ShaderContext, inst: Instruction, spec: MemSpec, address, offse
         )
         if returns:
             for i in range(dwords):
+                b.forget_template(f["vdst"] + i)
                 row = b.vgpr[f["vdst"] + i].reshape(-1)
                 part = ((old >> dtype(32 * i)) & dtype(0xFFFF_FFFF)).astype(U32) if dwords == 2 else old
                 if selection is None:

@@ -9,9 +9,11 @@ import numpy as np
 from pytest_amdgpu.sim.shader.access import (
     OperandContext,
     mask_reader,
+    mask_row,
     mask_writer,
     scalar_reader,
     scalar_writer,
+    template_reader,
     vector_reader,
     vgpr_writer,
     write_vgpr,
@@ -48,8 +50,11 @@ def _modify(read, bits: int, use_abs: bool, use_neg: bool):
     dtype = U64 if bits == 64 else U32
     sign = dtype(1) << dtype(bits - 1)
 
-    def modified(b: WaveBatch):
-        value = np.asarray(read(b), dtype=dtype)
+    def modified(b: WaveBatch, *executing):
+        value = read(b, *executing)
+        if value is None:  # a template reader with no template
+            return None
+        value = np.asarray(value, dtype=dtype)
         if use_abs:
             value = value & ~sign
         if use_neg:
@@ -110,9 +115,15 @@ class _Plan:
         self.exec_out = False  # v_cmpx: the compare result also becomes EXEC
         self.post = None  # float output modifiers
         self.int_clamp = None
+        self.template_sources: list = []  # the sources as workgroup templates (see waves.py)
+        self.mask_row: int | None = None  # where mask_out writes (None: nowhere)
+        self.dst_index: int | None = None
+        self.dst_bits = 32
 
 
-def _vop_sources(ctx: ShaderContext, inst: Instruction, spec: ValuSpec, ops: OperandContext) -> list:
+def _vop_sources(
+    ctx: ShaderContext, inst: Instruction, spec: ValuSpec, ops: OperandContext, reader=vector_reader
+) -> list:
     f = inst.fields
     fmt = inst.format
     bits = spec.src_bits
@@ -129,7 +140,7 @@ def _vop_sources(ctx: ShaderContext, inst: Instruction, spec: ValuSpec, ops: Ope
     elif spec.accumulate:
         codes = [codes[0], codes[1], VGPR_BASE + f["vdst"]]
     count = len(bits)
-    readers = [vector_reader(ops, code, bits[i], spec.is_float) for i, code in enumerate(codes[:count])]
+    readers = [reader(ops, code, bits[i], spec.is_float) for i, code in enumerate(codes[:count])]
     if fmt == "VOP3" and not spec.carry_out:
         if not spec.is_float and (f["abs"] or f["neg"]):
             raise ctx.error(inst, "abs/neg source modifiers on an integer operation are not modelled")
@@ -148,20 +159,29 @@ def _plan_alu(ctx: ShaderContext, inst: Instruction, spec: ValuSpec) -> _Plan:
     fmt = inst.format
     plan = _Plan()
     plan.sources = _vop_sources(ctx, inst, spec, ops)
+    plan.template_sources = _vop_sources(ctx, inst, spec, ops, template_reader)
     vop3 = fmt == "VOP3"
     if spec.mask_in:
         plan.mask_in = mask_reader(ops, f["src2"] if vop3 else None)
+    mask_code = None
     if spec.compare:
         if spec.cmpx:
             plan.exec_out = True
             if ctx.isa_family == "gfx9":  # GFX9 v_cmpx writes VCC (or SDST) as well
-                plan.mask_out = mask_writer(ops, f["vdst"] if vop3 else None)
+                mask_code = f["vdst"] if vop3 else None
+                plan.mask_out = mask_writer(ops, mask_code)
         else:
-            plan.mask_out = mask_writer(ops, f["vdst"] if vop3 else None)
+            mask_code = f["vdst"] if vop3 else None
+            plan.mask_out = mask_writer(ops, mask_code)
     else:
         plan.dst = vgpr_writer(ops, f["vdst"], spec.dst_bits) if spec.dst_bits else None
+        if spec.dst_bits:
+            plan.dst_index, plan.dst_bits = f["vdst"], spec.dst_bits
         if spec.carry_out:
-            plan.mask_out = mask_writer(ops, f["sdst"] if vop3 else None)
+            mask_code = f["sdst"] if vop3 else None
+            plan.mask_out = mask_writer(ops, mask_code)
+    if plan.mask_out is not None:
+        plan.mask_row = mask_row(ops, mask_code)
     if vop3:
         if spec.is_float:
             plan.post = _float_result(spec, bool(f["clamp"]), f["omod"])
@@ -182,12 +202,72 @@ def _rows_of(value, rows: np.ndarray, n_waves: int):
 
 
 COMPACT_FRACTION = 0.5  # below this share of active waves, compute only their rows
+TEMPLATE_MIN_WORKGROUPS = 4  # with fewer workgroups in a batch, computing on templates saves nothing
+
+
+def template_scope(b: WaveBatch, active: np.ndarray, all_active: bool) -> np.ndarray | None:
+    """(waves_per_workgroup, L) bool of the lanes that execute in every workgroup, when the executing lanes
+    are the same in every workgroup of the batch (None otherwise, or when the batch is too small)."""
+    if b.n_workgroups < TEMPLATE_MIN_WORKGROUPS:
+        return None
+    executing = b.exec_template()
+    if executing is None or all_active:
+        return executing
+    waves = b.wave_pattern(active)
+    return None if waves is None else executing & waves[:, None]
+
+
+def _template_alu(plan: _Plan, spec: ValuSpec):
+    """Run a VALU instruction once on workgroup templates, when its sources and EXEC allow it: the result
+    is the same for every workgroup, so it is computed on (waves_per_workgroup, L) and broadcast."""
+    fn, sources = spec.fn, plan.template_sources
+    post, int_clamp, exec_out, compare = plan.post, plan.int_clamp, plan.exec_out, spec.compare
+    row, dst_index, dst_bits = plan.mask_row, plan.dst_index, plan.dst_bits
+
+    def run(b: WaveBatch, active: np.ndarray, all_active: bool) -> bool:
+        executing = template_scope(b, active, all_active)
+        if executing is None:
+            return False
+        values = [read(b, executing) for read in sources]
+        if any(value is None for value in values):
+            return False
+        result = fn(*values)
+        if compare:
+            bits = np.broadcast_to(result, executing.shape) & executing
+            if row is not None:
+                b.write_mask_template(row, bits, active, all_active)
+            if exec_out:
+                b.write_mask_template(EXEC_LO, bits, active, all_active)
+            return True
+        carry = None
+        if spec.carry_out:
+            result, carry = result
+        if int_clamp is not None:
+            result = int_clamp(values, result)
+        if post is not None:
+            result = post(result)
+        if dst_index is not None:
+            lanes = None if executing.all() else executing
+            if dst_bits == 64:
+                wide = np.asarray(result).astype(U64)
+                b.write_template(dst_index, (wide & U64(0xFFFF_FFFF)).astype(U32), lanes)
+                b.write_template(dst_index + 1, (wide >> U64(32)).astype(U32), lanes)
+            else:
+                b.write_template(dst_index, np.asarray(result).astype(U32), lanes)
+        if carry is not None and row is not None:
+            b.write_mask_template(
+                row, np.broadcast_to(carry, executing.shape) & executing, active, all_active
+            )
+        return True
+
+    return run
 
 
 def _execute(plan: _Plan, spec: ValuSpec):
     fn = spec.fn
     sources, mask_in, dst, mask_out = plan.sources, plan.mask_in, plan.dst, plan.mask_out
     post, int_clamp, exec_out, compare = plan.post, plan.int_clamp, plan.exec_out, spec.compare
+    on_templates = _template_alu(plan, spec) if mask_in is None else None
 
     def finish(b, values, result, executing, lanes, active, all_active, rows) -> None:
         """Store a result: `executing` holds the lanes that run ((R, L) with rows, else (W, L))."""
@@ -211,6 +291,8 @@ def _execute(plan: _Plan, spec: ValuSpec):
             mask_out(b, np.broadcast_to(carry, executing.shape) & executing, active, all_active, rows)
 
     def run(b: WaveBatch, active: np.ndarray, all_active: bool) -> None:
+        if on_templates is not None and on_templates(b, active, all_active):
+            return
         if not all_active:
             rows = np.flatnonzero(active)
             if rows.size <= COMPACT_FRACTION * b.n_waves:
@@ -274,6 +356,7 @@ def _compile_special(ctx: ShaderContext, inst: Instruction, spec: ValuSpec):
             waves = np.flatnonzero(active)
             lanes = (np.broadcast_to(np.asarray(lane(b)), (b.n_waves,)) & U32(b.lanes - 1)).astype(np.int64)
             values = np.broadcast_to(np.asarray(value(b)), (b.n_waves,))
+            b.forget_template(index_dst)
             b.vgpr[index_dst][waves, lanes[waves]] = values[waves]
 
         return writelane

@@ -151,6 +151,7 @@ def _lane_values(b: WaveBatch, array: np.ndarray, selection: np.ndarray | None) 
 def _store_rows(b: WaveBatch, first_row: int, values: np.ndarray, selection: np.ndarray | None) -> None:
     """values (N, k): write column i into v[first_row + i] for the selected lanes."""
     for i in range(values.shape[1]):
+        b.forget_template(first_row + i)
         row = b.vgpr[first_row + i].reshape(-1)
         if selection is None:
             row[...] = values[:, i]

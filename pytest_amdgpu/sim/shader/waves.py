@@ -1,4 +1,11 @@
-"""Register state of a batch of waves as numpy arrays: SGPRs (row, wave), VGPRs (wave, lane), EXEC, SCC."""
+"""Register state of a batch of waves as numpy arrays: SGPRs (row, wave), VGPRs (wave, lane), EXEC, SCC.
+
+Workgroup templates: a VGPR whose value depends only on where a lane sits in its workgroup (the work-item
+ids, and anything computed from them and values every workgroup shares) is the same (waves_per_workgroup, L)
+block repeated for every workgroup of the batch. The batch keeps that block next to the full array, so an
+instruction whose inputs are all such blocks can compute once per batch instead of once per workgroup.
+The full arrays stay the truth: every write that does not maintain a template drops it.
+"""
 
 from __future__ import annotations
 
@@ -49,6 +56,13 @@ class WaveBatch:
         self.lds = np.zeros(n_workgroups * lds_bytes + 16, dtype=np.uint8)
         self._exec_lanes: np.ndarray | None = None
         self._exec_full = False
+        self.waves_per_workgroup = n_waves // n_workgroups
+        # per VGPR: the (waves_per_workgroup, L) block every workgroup's waves hold, or None; and the lanes
+        # of the block that hold it (None: all), since a write under EXEC leaves the other lanes as they were
+        self.templates: list[np.ndarray | None] = [None] * n_vgprs
+        self.template_lanes: list[np.ndarray | None] = [None] * n_vgprs
+        self._exec_template: np.ndarray | None = None
+        self._exec_template_known = False
 
     def reset(self) -> None:
         """Ready for the next batch of the same shape. VGPRs keep what the last batch left in them: like
@@ -60,9 +74,13 @@ class WaveBatch:
             array.fill(0)
         self.lds.fill(0)
         self._exec_lanes = None
+        self.templates = [None] * self.n_vgprs
+        self.template_lanes = [None] * self.n_vgprs
+        self._exec_template_known = False
 
     def set_vgpr_row(self, index: int, values: np.ndarray) -> None:
         """Write a whole VGPR: adopt `values` when it is a fresh (W, L) uint32 array, else copy it in."""
+        self.templates[index] = None
         current = self.vgpr[index]
         if (
             values.dtype == np.uint32
@@ -92,6 +110,80 @@ class WaveBatch:
 
     def exec_changed(self) -> None:
         self._exec_lanes = None
+        self._exec_template_known = False
+
+    # --- workgroup templates ----------------------------------------------------------------------------
+    def wave_pattern(self, values: np.ndarray) -> np.ndarray | None:
+        """The first workgroup's part of per-wave `values` (W, ...) when every workgroup has the same."""
+        per_wg = self.waves_per_workgroup
+        first = values[:per_wg]
+        if self.n_workgroups > 1:
+            grouped = values.reshape(self.n_workgroups, per_wg, *values.shape[1:])
+            if not (grouped == first).all():
+                return None
+        return first
+
+    def exec_template(self) -> np.ndarray | None:
+        """(waves_per_workgroup, L) bool EXEC of one workgroup when every workgroup has the same EXEC."""
+        if not self._exec_template_known:
+            words = self.wave_pattern(self.mask_words(EXEC_LO))
+            self._exec_template = None if words is None else lanes_from_words(words)
+            self._exec_template_known = True
+        return self._exec_template
+
+    def check_templates(self, after: str) -> None:
+        """Self-check: every template kept must be what each workgroup's VGPR holds, and EXEC's too."""
+        shape = (self.n_workgroups, self.waves_per_workgroup, self.lanes)
+        for index, block in enumerate(self.templates):
+            if block is None:
+                continue
+            known = self.template_lanes[index]
+            same = self.vgpr[index].reshape(shape) == block
+            if not (same if known is None else same | ~known).all():
+                raise AssertionError(f"v{index} no longer matches its workgroup template after {after}")
+        known = self._exec_template if self._exec_template_known else None
+        if known is not None and not (self.exec_lanes().reshape(shape) == known).all():
+            raise AssertionError(f"EXEC no longer matches its workgroup template after {after}")
+
+    def forget_template(self, index: int) -> None:
+        """VGPR `index` was written in a way that does not keep its template."""
+        self.templates[index] = None
+
+    def template(self, index: int, executing: np.ndarray) -> np.ndarray | None:
+        """v[index]'s workgroup template when it holds on every lane in `executing`, else None."""
+        block = self.templates[index]
+        if block is None:
+            return None
+        known = self.template_lanes[index]
+        if known is not None and (executing & ~known).any():
+            return None
+        return block
+
+    def write_template(self, index: int, block: np.ndarray, executing: np.ndarray | None) -> None:
+        """Store the same (waves_per_workgroup, L) `block` into v[index] of every workgroup, on the lanes
+        `executing` ((waves_per_workgroup, L) bool, None for all); keep a template where one results."""
+        per_wg, lanes = self.waves_per_workgroup, self.lanes
+        block = np.broadcast_to(np.asarray(block, dtype=np.uint32), (per_wg, lanes))
+        grouped = self.vgpr[index].reshape(self.n_workgroups, per_wg * lanes)
+        old, old_lanes = self.templates[index], self.template_lanes[index]
+        if executing is None:
+            grouped[...] = block.reshape(1, -1)
+            self.templates[index], self.template_lanes[index] = block.copy(), None
+            return
+        positions = np.flatnonzero(executing)
+        if positions.size == 0:
+            return
+        first, last = int(positions[0]), int(positions[-1])
+        values = block.reshape(-1)[positions]
+        if last - first + 1 == positions.size:  # one run of lanes: a slice, not a gather
+            grouped[:, first : last + 1] = values
+        else:
+            grouped[:, positions] = values
+        if old is None:
+            self.templates[index], self.template_lanes[index] = block.copy(), executing.copy()
+        else:
+            self.templates[index] = np.where(executing, block, old)
+            self.template_lanes[index] = None if old_lanes is None else old_lanes | executing
 
     # --- lane masks kept in SGPRs (VCC, EXEC, s[n:n+1]) ---------------------------------------------------
     def mask_words(self, row: int) -> np.ndarray:
@@ -99,6 +191,14 @@ class WaveBatch:
 
     def mask_lanes(self, row: int) -> np.ndarray:
         return lanes_from_words(self.mask_words(row))
+
+    def write_mask_template(
+        self, row: int, lanes: np.ndarray, active: np.ndarray | None, all_active: bool
+    ) -> None:
+        """Store a (waves_per_workgroup, L) lane mask into SGPR row(s) of every workgroup's waves."""
+        words = np.tile(words_from_lanes(lanes), (self.n_workgroups, 1))
+        for i in range(self.mask_dwords):
+            self.write_sgpr(row + i, words[:, i], active, all_active)
 
     def write_mask_lanes(
         self,
@@ -116,7 +216,7 @@ class WaveBatch:
             else:
                 self.sgpr[row + i, rows] = words[:, i]
         if rows is not None and row in (EXEC_LO, EXEC_LO + 1):
-            self._exec_lanes = None
+            self.exec_changed()
 
     # --- scalar writes --------------------------------------------------------------------------------------
     def write_sgpr(self, row: int, values: np.ndarray | int, active: np.ndarray, all_active: bool) -> None:
@@ -125,4 +225,4 @@ class WaveBatch:
         else:
             np.copyto(self.sgpr[row], values, where=active, casting="unsafe")
         if row in (EXEC_LO, EXEC_LO + 1):
-            self._exec_lanes = None
+            self.exec_changed()

@@ -1,0 +1,102 @@
+"""Workgroup templates (sim/shader/waves.py) change how fast the shader core runs, never what it computes.
+
+Every dispatch test of tests/driver/test_dispatch.py and every instruction test of test_semantics.py runs
+again here with the shader core checking, after
+every instruction, that each template it keeps is what every workgroup's VGPRs and EXEC hold, and with
+templates used down to batches of one workgroup (normally four), so that every bundled kernel goes through
+them on every ISA generation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+import pytest
+
+from pytest_amdgpu import driver
+from pytest_amdgpu.sim.shader import dispatch, exec_vector
+from pytest_amdgpu.sim.shader.waves import WaveBatch
+from tests.driver.test_dispatch import *  # noqa: F403  (collected again, under the checks below)
+from tests.driver.test_dispatch import run
+from tests.sim.shader.test_semantics import *  # noqa: F403
+
+
+@pytest.fixture(autouse=True)
+def checked_templates(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(dispatch, "CHECK_TEMPLATES", True)
+    monkeypatch.setattr(exec_vector, "TEMPLATE_MIN_WORKGROUPS", 1)
+
+
+@pytest.fixture
+def template_writes(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
+    writes: list[int] = []
+    original = WaveBatch.write_template
+
+    def counted(self, index, block, executing):
+        writes.append(index)
+        return original(self, index, block, executing)
+
+    monkeypatch.setattr(WaveBatch, "write_template", counted)
+    yield writes
+
+
+@pytest.mark.parametrize("machine", ["mi300x", "rx6900xt", "rx7900xtx", "rx9070xt"])
+def test_the_lds_reduction_runs_on_templates_and_sums_right(machine: str, template_writes) -> None:
+    n, block = 40 * 256 - 3, 256
+    groups = -(-n // block)
+    data = np.random.default_rng(7).integers(0, 2**32, n, dtype=np.uint32)
+    padded = np.zeros(groups * block, dtype=np.uint32)
+    padded[:n] = data
+    with (
+        driver.open_devices(backend="sim", machine=machine) as devices,
+        devices[0].compute_queue() as queue,
+        queue.device.alloc(4 * n) as src,
+        queue.device.alloc(4 * groups) as out,
+    ):
+        src.write(data)
+        run(queue, "lds_reduce", grid=groups, block=block, args=[src, out, np.uint32(n)])
+        sums = out.read(np.uint32)
+    np.testing.assert_array_equal(sums, padded.reshape(groups, block).sum(1, dtype=np.uint32))
+    assert template_writes, "no instruction ran on workgroup templates"
+
+
+def test_the_self_check_sees_a_template_that_no_longer_holds() -> None:
+    batch = WaveBatch(n_waves=4, lanes=32, n_vgprs=2, n_workgroups=2, lds_bytes=0)
+    batch.write_template(1, np.arange(64, dtype=np.uint32).reshape(2, 32), None)
+    batch.check_templates("a template write")
+    batch.vgpr[1][3, 5] = 99  # a write that forgot to drop the template
+    with pytest.raises(AssertionError, match="v1 no longer matches"):
+        batch.check_templates("a stray write")
+
+
+@pytest.mark.parametrize(
+    ("target", "add", "store"),
+    [("gfx942", "v_add_u32", "global_store_dword"), ("gfx1100", "v_add_nc_u32", "global_store_b32")],
+)
+def test_a_write_that_differs_between_workgroups_drops_the_template(gpu, asm, launch, target, add, store):
+    # v1 = 7 is the same in every workgroup (a template); adding the workgroup id makes it differ, and the
+    # next instruction, whose other source is a constant, must read each workgroup's own v1
+    lanes = 64 if target == "gfx942" else 32
+    code = asm(
+        f"""
+        v_mov_b32 v1, 7
+        {add} v1, s2, v1
+        {add} v2, 1, v1
+        s_mul_i32 s3, s2, {4 * lanes}
+        v_lshlrev_b32 v3, 2, v0
+        {add} v3, s3, v3
+        {store} v3, v2, s[0:1]
+        s_endpgm
+        """,
+        target,
+    )
+    groups = 6
+    out = gpu.alloc(4 * lanes * groups)
+    launch(
+        target, code, grid=(groups, 1, 1), block=(lanes, 1, 1), user_data=[out & 0xFFFF_FFFF, out >> 32]
+    ).run()
+    got = gpu.array(out, np.uint32, lanes * groups).reshape(groups, lanes)
+    np.testing.assert_array_equal(
+        got, np.repeat(np.arange(groups, dtype=np.uint32) + 8, lanes).reshape(groups, lanes)
+    )
