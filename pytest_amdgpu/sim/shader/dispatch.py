@@ -17,7 +17,8 @@ from pytest_amdgpu.sim.shader.targets import TargetProperties, properties
 from pytest_amdgpu.sim.shader.waves import FLAT_SCRATCH_ROW, HWREG_MODE_ROW, WaveBatch, words_from_lanes
 
 DEFAULT_MAX_WAVE_INSTRUCTIONS = 1 << 22  # a wave executing more than this is treated as hung
-DEFAULT_BATCH_LANES = 1 << 17  # lanes simulated together: large enough to amortise Python, small for caches
+DEFAULT_BATCH_LANES = 1 << 19  # lanes simulated together: enough to amortise the per-instruction Python
+BATCH_VGPR_BYTES = 64 << 20  # ... but a batch's VGPR file stays within this (wide kernels batch fewer lanes)
 MAX_WORKGROUP_SIZE = 1024
 USER_DATA_REGISTERS = 16
 GFX9_FLAT_SCRATCH_ROW = 102
@@ -170,6 +171,7 @@ def _plan(state: DispatchState, batch_lanes: int) -> _Plan:
         scratch_slots=slots,
         scratch_wave_bytes=wave_bytes,
     )
+    batch_lanes = min(batch_lanes, BATCH_VGPR_BYTES // (4 * max(plan.n_vgprs, 1)))
     per_batch = max(1, batch_lanes // (waves_per_workgroup * lanes))
     if rsrc2.scratch_en:  # every resident wave needs its own scratch slot
         per_batch = min(per_batch, slots // waves_per_workgroup)
@@ -238,10 +240,10 @@ def _release_barriers(b: WaveBatch) -> bool:
     waiting = b.blocked & ~b.done
     if not waiting.any():
         return False
-    live = ~b.done
-    lowest = np.full(b.n_workgroups, np.iinfo(np.int64).max, dtype=np.int64)
-    np.minimum.at(lowest, b.workgroup[live], b.barrier_signals[live])
-    release = waiting & (b.barrier_signals <= lowest[b.workgroup])
+    # a workgroup's waves are consecutive in the batch: the lowest count of signals of its live waves
+    signals = np.where(b.done, np.iinfo(np.int64).max, b.barrier_signals)
+    lowest = signals.reshape(b.n_workgroups, b.waves_per_workgroup).min(axis=1)
+    release = waiting & (b.barrier_signals <= np.repeat(lowest, b.waves_per_workgroup))
     b.blocked &= ~release
     return bool(release.any())
 

@@ -12,7 +12,7 @@ import numpy as np
 
 from pytest_amdgpu.sim.shader import atomics
 from pytest_amdgpu.sim.shader.access import vector_reader, vgpr_writer, write_vgpr
-from pytest_amdgpu.sim.shader.exec_vector import COMPACT_FRACTION, template_scope
+from pytest_amdgpu.sim.shader.exec_vector import COMPACT_FRACTION, lane_run, template_scope
 from pytest_amdgpu.sim.shader.operands import VGPR_BASE
 from pytest_amdgpu.sim.shader.specs import DS, MemSpec
 from pytest_amdgpu.sim.shader.waves import WaveBatch
@@ -84,16 +84,6 @@ def _fast_index(
     return (local >> U32(2)) + wave_words[:, None]
 
 
-def _run_or_array(indices: np.ndarray) -> slice | np.ndarray:
-    """A slice when the indices are one ascending run (a view instead of a gather), else the indices."""
-    first = int(indices[0])
-    if int(indices[-1]) - first + 1 == indices.size and (
-        indices.size == 1 or bool((np.diff(indices) == 1).all())
-    ):
-        return slice(first, first + indices.size)
-    return indices
-
-
 def _template_access(
     b: WaveBatch, active: np.ndarray, all_active: bool, address: int, byte_offsets: list[int]
 ):
@@ -118,9 +108,9 @@ def _template_access(
         where = (local + byte_offset) & 0xFFFF_FFFF
         if (where & 3).any() or int(where.max()) + 4 > b.lds_bytes:
             return None  # misaligned or outside the allocation: the element-wise path has the rules
-        columns.append(_run_or_array(where >> 2))
+        columns.append(lane_run(where >> 2))
     lds = b.lds[: b.n_workgroups * b.lds_bytes].view(U32).reshape(b.n_workgroups, b.lds_bytes // 4)
-    return _run_or_array(positions), lds, columns
+    return lane_run(positions), lds, columns
 
 
 def _scope(b: WaveBatch, active: np.ndarray, all_active: bool, address):

@@ -224,10 +224,7 @@ def _template_alu(plan: _Plan, spec: ValuSpec):
     post, int_clamp, exec_out, compare = plan.post, plan.int_clamp, plan.exec_out, spec.compare
     row, dst_index, dst_bits = plan.mask_row, plan.dst_index, plan.dst_bits
 
-    def run(b: WaveBatch, active: np.ndarray, all_active: bool) -> bool:
-        executing = template_scope(b, active, all_active)
-        if executing is None:
-            return False
+    def run(b: WaveBatch, active: np.ndarray, all_active: bool, executing: np.ndarray) -> bool:
         values = [read(b, executing) for read in sources]
         if any(value is None for value in values):
             return False
@@ -263,11 +260,67 @@ def _template_alu(plan: _Plan, spec: ValuSpec):
     return run
 
 
+def lane_run(indices: np.ndarray) -> slice | np.ndarray:
+    """A slice when the indices are one ascending run (a view instead of a gather), else the indices."""
+    first = int(indices[0])
+    if int(indices[-1]) - first + 1 == indices.size and (
+        indices.size == 1 or bool((np.diff(indices) == 1).all())
+    ):
+        return slice(first, first + indices.size)
+    return indices
+
+
+def workgroup_columns(b: WaveBatch, value, positions, waves):
+    """The lanes at `positions` (of a workgroup's waves_per_workgroup * L lanes) of every workgroup, as a
+    (workgroups, k) array; `waves` are those lanes' waves. (W, 1) per-wave values and constants too."""
+    if not isinstance(value, np.ndarray) or value.ndim < 2:
+        return value
+    if value.shape[1] == 1:
+        return value.reshape(b.n_workgroups, b.waves_per_workgroup)[:, waves]
+    return value.reshape(b.n_workgroups, -1)[:, positions]
+
+
+def _column_alu(plan: _Plan, spec: ValuSpec):
+    """Run a VALU instruction on the same lanes of every workgroup, when the executing lanes are the same
+    in every workgroup but the values are not: a (workgroups, lanes that run) computation on views of the
+    VGPRs, instead of the whole batch under a mask. Lane-mask results (compares, carries) vary per
+    workgroup and take the general path."""
+    if spec.compare or spec.carry_out or plan.dst_index is None:
+        return None
+    fn, sources, post, int_clamp = spec.fn, plan.sources, plan.post, plan.int_clamp
+    dst_index, dwords = plan.dst_index, max(plan.dst_bits // 32, 1)
+
+    def run(b: WaveBatch, executing: np.ndarray) -> None:
+        flat = np.flatnonzero(executing)
+        if flat.size == 0:
+            return
+        positions = lane_run(flat)
+        waves = flat // b.lanes
+        values = [workgroup_columns(b, read(b), positions, waves) for read in sources]
+        result = fn(*values)
+        if int_clamp is not None:
+            result = int_clamp(values, result)
+        if post is not None:
+            result = post(result)
+        result = np.asarray(result)
+        if dwords == 2:
+            wide = result.astype(U64)
+            parts = [(wide & U64(0xFFFF_FFFF)).astype(U32), (wide >> U64(32)).astype(U32)]
+        else:
+            parts = [result]
+        for i, part in enumerate(parts):
+            b.forget_template(dst_index + i)
+            b.vgpr[dst_index + i].reshape(b.n_workgroups, -1)[:, positions] = part
+
+    return run
+
+
 def _execute(plan: _Plan, spec: ValuSpec):
     fn = spec.fn
     sources, mask_in, dst, mask_out = plan.sources, plan.mask_in, plan.dst, plan.mask_out
     post, int_clamp, exec_out, compare = plan.post, plan.int_clamp, plan.exec_out, spec.compare
     on_templates = _template_alu(plan, spec) if mask_in is None else None
+    on_columns = _column_alu(plan, spec) if mask_in is None else None
 
     def finish(b, values, result, executing, lanes, active, all_active, rows) -> None:
         """Store a result: `executing` holds the lanes that run ((R, L) with rows, else (W, L))."""
@@ -291,8 +344,14 @@ def _execute(plan: _Plan, spec: ValuSpec):
             mask_out(b, np.broadcast_to(carry, executing.shape) & executing, active, all_active, rows)
 
     def run(b: WaveBatch, active: np.ndarray, all_active: bool) -> None:
-        if on_templates is not None and on_templates(b, active, all_active):
-            return
+        if on_templates is not None:
+            executing = template_scope(b, active, all_active)
+            if executing is not None:
+                if on_templates(b, active, all_active, executing):
+                    return
+                if on_columns is not None and not executing.all():
+                    on_columns(b, executing)
+                    return
         if not all_active:
             rows = np.flatnonzero(active)
             if rows.size <= COMPACT_FRACTION * b.n_waves:

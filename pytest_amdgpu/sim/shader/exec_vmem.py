@@ -108,6 +108,18 @@ def _address_function(ctx: ShaderContext, inst: Instruction):
     return flat
 
 
+def _lane_addresses(b: WaveBatch, parts, selection: np.ndarray | None) -> np.ndarray:
+    """uint64 addresses of the selected lanes (flat wave * L + lane indices; None: every lane), computed for
+    those lanes only: a store of one lane per workgroup must not cost an address for every lane."""
+    if selection is None:
+        return _full_address(parts).reshape(-1)
+    wave_base, lane_part, const = parts
+    address = _lane_values(b, lane_part, selection).astype(U64) + U64(const & 0xFFFF_FFFF_FFFF_FFFF)
+    if wave_base is not None:
+        address = address + wave_base.view(U64)[selection // b.lanes]
+    return address
+
+
 def _full_address(parts) -> np.ndarray:
     """(W, L) uint64 addresses from address parts (wrapping at 2**64)."""
     wave_base, lane_part, const = parts
@@ -122,6 +134,14 @@ def _whole_wave(b: WaveBatch, memory, store: bool, parts, dwords: int, register:
 
     `register` is the first destination VGPR of a load or the first data VGPR of a store.
     """
+    if dwords == 1:
+        run = vmem_access.contiguous_words(memory, *parts, 4, store)
+        if run is not None:
+            if store:
+                run[...] = b.vgpr[register]
+            else:
+                b.set_vgpr_row(register, run.copy())
+            return True
     found = vmem_access.word_index(memory, *parts, 4 * dwords, store)
     if found is None:
         return False
@@ -194,7 +214,7 @@ def compile_flat(ctx: ShaderContext, inst: Instruction) -> Compiled:
             if _whole_wave(b, memory, store, address(b, 0), dwords, data_row if store else f["vdst"]):
                 return
         if spec.kind == "atomic":
-            addr = _lane_values(b, _full_address(address(b, 0)), selection)
+            addr = _lane_addresses(b, address(b, 0), selection)
             data = [_lane_values(b, b.vgpr[data_row + i], selection) for i in range(data_dwords)]
             if dwords == 2:
                 data = [
@@ -214,7 +234,7 @@ def compile_flat(ctx: ShaderContext, inst: Instruction) -> Compiled:
                 _store_rows(b, f["vdst"], columns, selection)
             return
         if size < 4:
-            addr = _lane_values(b, _full_address(address(b, 0)), selection)
+            addr = _lane_addresses(b, address(b, 0), selection)
             if spec.kind == "load":
                 _store_rows(
                     b, f["vdst"], vmem_access.load_small(memory, addr, size, spec.signed)[:, None], selection
@@ -224,7 +244,7 @@ def compile_flat(ctx: ShaderContext, inst: Instruction) -> Compiled:
             return
         if swizzled and dwords > 1:  # each dword of a lane sits 4L bytes after the previous one
             addresses = np.concatenate(
-                [_lane_values(b, _full_address(address(b, 4 * i)), selection) for i in range(dwords)]
+                [_lane_addresses(b, address(b, 4 * i), selection) for i in range(dwords)]
             )
             count = addresses.size // dwords
             if spec.kind == "load":
@@ -236,7 +256,7 @@ def compile_flat(ctx: ShaderContext, inst: Instruction) -> Compiled:
                 )
                 vmem_access.store_dwords(memory, addresses, data[:, None])
             return
-        addr = _lane_values(b, _full_address(address(b, 0)), selection)
+        addr = _lane_addresses(b, address(b, 0), selection)
         if spec.kind == "load":
             _store_rows(b, f["vdst"], vmem_access.load_dwords(memory, addr, dwords), selection)
         else:

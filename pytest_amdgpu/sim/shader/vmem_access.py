@@ -153,6 +153,24 @@ def atomic(
     return old
 
 
+def _wave_words(
+    memory: GpuMemory, wave_base: np.ndarray | None, const: int, write: bool
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """The mapping holding the lowest wave base as uint32 words, and each wave base + const as a word index
+    into it; None unless those are dword aligned and inside a mapping of a buffer."""
+    if wave_base is None:
+        return None
+    wave_base = wave_base.astype(np.int64) + const
+    lowest = int(wave_base.min())
+    mapping = memory.vm.lookup(lowest, 1) if lowest >= 0 else None
+    if mapping is None or getattr(mapping, "bo", None) is None:
+        return None
+    relative = wave_base - mapping.va
+    if (relative & 3).any():
+        return None
+    return memory.view(mapping.va, mapping.size, write).view(U32), relative >> 2
+
+
 def word_index(
     memory: GpuMemory,
     wave_base: np.ndarray | None,
@@ -168,18 +186,46 @@ def word_index(
     base. The caller must still keep the index below len(words) (np.take raises IndexError otherwise, and a
     store checks the maximum first), falling back to the general path, which finds the fault.
     """
-    if lane_part.dtype != U32 or wave_base is None:
+    if lane_part.dtype != U32:
         return None
-    wave_base = wave_base.astype(np.int64) + const
-    lowest = int(wave_base.min())
-    mapping = memory.vm.lookup(lowest, 1) if lowest >= 0 else None
-    if mapping is None or getattr(mapping, "bo", None) is None:
+    found = _wave_words(memory, wave_base, const, write)
+    if found is None or np.bitwise_or.reduce(lane_part, axis=None) & 3:
         return None
-    relative = wave_base - mapping.va
-    if (relative & 3).any() or np.bitwise_or.reduce(lane_part, axis=None) & 3:
+    words, wave_words = found
+    return words, (lane_part >> U32(2)) + wave_words[:, None]
+
+
+def contiguous_words(
+    memory: GpuMemory,
+    wave_base: np.ndarray | None,
+    lane_part: np.ndarray,
+    const: int,
+    nbytes: int,
+    write: bool,
+) -> np.ndarray | None:
+    """When the (W, L) lanes address one run of consecutive dwords (lane by lane, wave after wave) inside
+    one mapping, that run as a (W, L) view of the mapping's words; else None. The common case of a kernel
+    reading or writing an array at its global work-item id, done as one copy instead of a gather."""
+    if lane_part.dtype != U32 or nbytes != 4 or lane_part.ndim != 2:
         return None
-    words = memory.view(mapping.va, mapping.size, write).view(U32)
-    return words, (lane_part >> U32(2)) + (relative >> 2)[:, None]
+    found = _wave_words(memory, wave_base, const, write)
+    if found is None:
+        return None
+    words, wave_words = found
+    first = lane_part[:, 0]
+    if (first & 3).any() or int(first.max()) + 4 * (lane_part.shape[1] - 1) > 0xFFFF_FFFF:
+        return None  # misaligned, or some wave's 32-bit offsets wrap (the address does not)
+    starts = wave_words + (first >> U32(2))
+    n_waves, lanes = lane_part.shape
+    start = int(starts[0])
+    if start < 0 or start + n_waves * lanes > words.size:
+        return None
+    if n_waves > 1 and not (np.diff(starts) == lanes).all():
+        return None
+    step = np.arange(0, 4 * lanes, 4, dtype=U32)
+    if not (lane_part == first[:, None] + step).all():
+        return None
+    return words[start : start + n_waves * lanes].reshape(n_waves, lanes)
 
 
 def take_words(words: np.ndarray, index: np.ndarray) -> np.ndarray | None:

@@ -100,3 +100,28 @@ def test_a_write_that_differs_between_workgroups_drops_the_template(gpu, asm, la
     np.testing.assert_array_equal(
         got, np.repeat(np.arange(groups, dtype=np.uint32) + 8, lanes).reshape(groups, lanes)
     )
+
+
+def test_a_run_of_consecutive_dwords_is_one_view_and_anything_else_is_not(gpu) -> None:
+    from pytest_amdgpu.sim.shader.vmem_access import contiguous_words
+
+    va = gpu.alloc(1 << 16, np.arange(1 << 14, dtype=np.uint32))
+    lanes = np.arange(0, 4 * 32, 4, dtype=np.uint32)
+    base = np.full(3, va, dtype=np.int64)
+    offsets = lanes[None, :] + np.array(
+        [[0], [128], [256]], dtype=np.uint32
+    )  # three waves, one after another
+    run = contiguous_words(gpu.memory, base, offsets, 16, 4, False)
+    np.testing.assert_array_equal(run, np.arange(4, 4 + 96, dtype=np.uint32).reshape(3, 32))
+    swapped = offsets[[1, 0, 2]]
+    assert contiguous_words(gpu.memory, base, swapped, 16, 4, False) is None
+    gap = offsets.copy()
+    gap[1, 7] += 4
+    assert contiguous_words(gpu.memory, base, gap, 16, 4, False) is None
+    # 32-bit offsets that wrap inside a wave, in a buffer larger than 4 GiB (sparse: no host memory):
+    # consecutive modulo 2**32, but lane 4 addresses the start of the buffer, not 4 GiB past it
+    huge = gpu.alloc(5 << 30)
+    wrapping = (np.uint32(0xFFFF_FFF0) + lanes[None, :]).astype(np.uint32)
+    assert contiguous_words(gpu.memory, np.array([huge]), wrapping, 0, 4, False) is None
+    past_the_end = offsets + np.uint32((1 << 16) - 256)
+    assert contiguous_words(gpu.memory, base, past_the_end, 0, 4, False) is None
