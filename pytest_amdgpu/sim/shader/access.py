@@ -83,9 +83,9 @@ def scalar_reader(ctx: OperandContext, code: int, bits: int = 32, is_float: bool
         value = _constant(inline, bits)
         return lambda b: value
     if code == VCCZ:
-        return lambda b: (~b.mask_words(VCC_LO).any(axis=1)).astype(U32)
+        return lambda b: (~b.mask_any(VCC_LO)).astype(U32)
     if code == EXECZ:
-        return lambda b: (~b.mask_words(EXEC_LO).any(axis=1)).astype(U32)
+        return lambda b: (~b.mask_any(EXEC_LO)).astype(U32)
     if code == SCC:
         return lambda b: b.scc.astype(U32)
     if code >= VGPR_BASE:

@@ -226,8 +226,7 @@ def _initial_state(plan: _Plan, first_workgroup: int, count: int, reuse: WaveBat
     # work-item ids and EXEC: the same for every workgroup, so built once per dispatch and broadcast
     id_rows, exec_words = plan.wave_template()
     for row, values in enumerate(id_rows):
-        b.vgpr[row].reshape(count, per_wg, lanes)[...] = values
-        b.templates[row], b.template_lanes[row] = values, None
+        b.write_template(row, values, None)
     for i in range(b.mask_dwords):
         b.sgpr[EXEC_LO + i].reshape(count, per_wg)[...] = exec_words[:, i]
     b.exec_changed()
@@ -257,8 +256,9 @@ def _run_batch(ctx: ShaderContext, b: WaveBatch, plan: _Plan, budget: int) -> No
     steps = 0
     active: np.ndarray | None = None
     pc = n_active = 0
-    all_active = uniform = False
-    run_length = 0  # steps the current uniform set of active waves has run without b.executed updated
+    all_active = False
+    others = never  # the lowest PC of the runnable waves outside `active`
+    run_length = 0  # steps the current set of active waves has run without b.executed updated
     while True:
         if active is None:
             ready = ~(b.done | b.blocked)
@@ -278,10 +278,12 @@ def _run_batch(ctx: ShaderContext, b: WaveBatch, plan: _Plan, budget: int) -> No
             active = pcs == pc
             n_active = int(np.count_nonzero(active))
             all_active = n_active == b.n_waves
-            uniform = n_active == int(np.count_nonzero(ready))  # no other wave could join at a later PC
+            others = never if all_active else int(np.where(active, never, pcs).min())
         compiled: Compiled = cache.get(pc) or ctx.compiled(pc)
         size = compiled.inst.size
-        sequential = uniform and not compiled.control
+        # the same waves run the next instruction too unless this one is control flow or the next PC is
+        # where other waves wait (they join there): then the set is chosen again
+        sequential = not compiled.control and pc + size < others
         if not sequential:  # b.pc must be exact for branches and for the next PC choice
             np.copyto(b.pc, pc + size, where=active)
         try:

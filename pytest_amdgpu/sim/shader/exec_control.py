@@ -75,13 +75,13 @@ def _condition(name: str):
     if name == "s_cbranch_scc1":
         return lambda b: b.scc
     if name == "s_cbranch_vccz":
-        return lambda b: ~b.mask_words(VCC_LO).any(axis=1)
+        return lambda b: ~b.mask_any(VCC_LO)
     if name == "s_cbranch_vccnz":
-        return lambda b: b.mask_words(VCC_LO).any(axis=1)
+        return lambda b: b.mask_any(VCC_LO)
     if name == "s_cbranch_execz":
-        return lambda b: ~b.mask_words(EXEC_LO).any(axis=1)
+        return lambda b: ~b.mask_any(EXEC_LO)
     if name == "s_cbranch_execnz":
-        return lambda b: b.mask_words(EXEC_LO).any(axis=1)
+        return lambda b: b.mask_any(EXEC_LO)
     return None
 
 

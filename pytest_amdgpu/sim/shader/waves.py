@@ -32,6 +32,61 @@ def words_from_lanes(lanes: np.ndarray) -> np.ndarray:
     return packed.view(np.uint32)
 
 
+class VgprFile(list):
+    """The batch's VGPRs, one (W, L) uint32 array each, some of them not built yet.
+
+    A write of a workgroup template (WaveBatch.write_template) is kept as the (waves_per_workgroup, L) block
+    and the lanes it covers, over the array as it was; the array is built when something reads it. A VGPR
+    that only ever feeds instructions running on templates (an LDS address, a lane mask's operand) is then
+    never spread over the whole batch.
+    """
+
+    def __init__(self, rows: list[np.ndarray], n_workgroups: int) -> None:
+        super().__init__(rows)
+        self.n_workgroups = n_workgroups
+        # index -> (array under the block or None, block (waves_per_workgroup, L), lanes it covers or None)
+        self.pending: dict[int, tuple[np.ndarray | None, np.ndarray, np.ndarray | None]] = {}
+
+    def __getitem__(self, index):
+        row = list.__getitem__(self, index)
+        return self._build(index) if row is None else row
+
+    def _build(self, index: int) -> np.ndarray:
+        under, block, lanes = self.pending.pop(index)
+        per_wg, width = block.shape
+        if under is None:
+            under = np.empty((self.n_workgroups * per_wg, width), dtype=np.uint32)
+            under.reshape(self.n_workgroups, per_wg, width)[...] = block
+        else:
+            positions = np.flatnonzero(lanes)
+            first, last = int(positions[0]), int(positions[-1])
+            grouped = under.reshape(self.n_workgroups, per_wg * width)
+            values = block.reshape(-1)[positions]
+            if last - first + 1 == positions.size:  # one run of lanes: a slice, not a gather
+                grouped[:, first : last + 1] = values
+            else:
+                grouped[:, positions] = values
+        list.__setitem__(self, index, under)
+        return under
+
+    def write_block(self, index: int, block: np.ndarray, lanes: np.ndarray | None) -> None:
+        """Put `block` on `lanes` (None: all) of v[index] in every workgroup, building nothing yet."""
+        row = list.__getitem__(self, index)
+        if lanes is None:
+            self.pending[index] = (None, block, None)
+        elif row is not None:
+            self.pending[index] = (row, block, lanes)
+        else:
+            under, old_block, old_lanes = self.pending[index]
+            merged = np.where(lanes, block, old_block)
+            self.pending[index] = (under, merged, None if old_lanes is None else old_lanes | lanes)
+        list.__setitem__(self, index, None)
+
+    def __setitem__(self, index, value) -> None:
+        self.pending.pop(index, None)
+        list.__setitem__(self, index, value)
+
+
 class WaveBatch:
     """The waves of a group of workgroups, executed together: every array has a wave dimension W."""
 
@@ -42,7 +97,9 @@ class WaveBatch:
         self.n_vgprs = n_vgprs
         self.sgpr = np.zeros((SCALAR_ROWS, n_waves), dtype=np.uint32)
         # one (W, L) array per VGPR: a full-width result can replace a row without copying it
-        self.vgpr = [np.zeros((n_waves, lanes), dtype=np.uint32) for _ in range(n_vgprs)]
+        self.vgpr = VgprFile(
+            [np.zeros((n_waves, lanes), dtype=np.uint32) for _ in range(n_vgprs)], n_workgroups
+        )
         self.scc = np.zeros(n_waves, dtype=np.bool_)
         self.pc = np.zeros(n_waves, dtype=np.int64)
         self.done = np.zeros(n_waves, dtype=np.bool_)
@@ -81,17 +138,16 @@ class WaveBatch:
     def set_vgpr_row(self, index: int, values: np.ndarray) -> None:
         """Write a whole VGPR: adopt `values` when it is a fresh (W, L) uint32 array, else copy it in."""
         self.templates[index] = None
-        current = self.vgpr[index]
         if (
             values.dtype == np.uint32
-            and values.shape == current.shape
+            and values.shape == (self.n_waves, self.lanes)
             and values.flags.owndata
             and values.flags.c_contiguous
-            and not any(values is row for row in self.vgpr)
+            and not any(values is row for row in self.vgpr)  # (iterating a list does not build rows)
         ):
             self.vgpr[index] = values
         else:
-            current[...] = values
+            self.vgpr[index][...] = values
 
     # --- EXEC -------------------------------------------------------------------------------------------
     def exec_lanes(self) -> np.ndarray:
@@ -162,25 +218,20 @@ class WaveBatch:
     def write_template(self, index: int, block: np.ndarray, executing: np.ndarray | None) -> None:
         """Store the same (waves_per_workgroup, L) `block` into v[index] of every workgroup, on the lanes
         `executing` ((waves_per_workgroup, L) bool, None for all); keep a template where one results."""
-        per_wg, lanes = self.waves_per_workgroup, self.lanes
-        block = np.broadcast_to(np.asarray(block, dtype=np.uint32), (per_wg, lanes))
-        grouped = self.vgpr[index].reshape(self.n_workgroups, per_wg * lanes)
+        block = np.array(
+            np.broadcast_to(np.asarray(block, dtype=np.uint32), (self.waves_per_workgroup, self.lanes))
+        )
         old, old_lanes = self.templates[index], self.template_lanes[index]
         if executing is None:
-            grouped[...] = block.reshape(1, -1)
-            self.templates[index], self.template_lanes[index] = block.copy(), None
+            self.vgpr.write_block(index, block, None)
+            self.templates[index], self.template_lanes[index] = block, None
             return
-        positions = np.flatnonzero(executing)
-        if positions.size == 0:
+        if not executing.any():
             return
-        first, last = int(positions[0]), int(positions[-1])
-        values = block.reshape(-1)[positions]
-        if last - first + 1 == positions.size:  # one run of lanes: a slice, not a gather
-            grouped[:, first : last + 1] = values
-        else:
-            grouped[:, positions] = values
+        executing = executing.copy()
+        self.vgpr.write_block(index, block, executing)
         if old is None:
-            self.templates[index], self.template_lanes[index] = block.copy(), executing.copy()
+            self.templates[index], self.template_lanes[index] = block, executing
         else:
             self.templates[index] = np.where(executing, block, old)
             self.template_lanes[index] = None if old_lanes is None else old_lanes | executing
@@ -188,6 +239,12 @@ class WaveBatch:
     # --- lane masks kept in SGPRs (VCC, EXEC, s[n:n+1]) ---------------------------------------------------
     def mask_words(self, row: int) -> np.ndarray:
         return np.stack([self.sgpr[row + i] for i in range(self.mask_dwords)], axis=1)
+
+    def mask_any(self, row: int) -> np.ndarray:
+        """(W,) bool: some lane of the mask in SGPR row(s) `row` is set (VCCNZ / EXECNZ)."""
+        if self.mask_dwords == 1:
+            return self.sgpr[row] != 0
+        return (self.sgpr[row] | self.sgpr[row + 1]) != 0
 
     def mask_lanes(self, row: int) -> np.ndarray:
         return lanes_from_words(self.mask_words(row))

@@ -125,3 +125,23 @@ def test_a_run_of_consecutive_dwords_is_one_view_and_anything_else_is_not(gpu) -
     assert contiguous_words(gpu.memory, np.array([huge]), wrapping, 0, 4, False) is None
     past_the_end = offsets + np.uint32((1 << 16) - 256)
     assert contiguous_words(gpu.memory, base, past_the_end, 0, 4, False) is None
+
+
+def test_template_writes_are_built_only_when_read_and_keep_the_lanes_they_did_not_write() -> None:
+    batch = WaveBatch(n_waves=6, lanes=32, n_vgprs=1, n_workgroups=3, lds_bytes=0)
+    start = np.arange(6 * 32, dtype=np.uint32).reshape(6, 32)
+    batch.vgpr[0] = start.copy()
+    first = np.zeros((2, 32), dtype=bool)
+    first[0, :8] = True
+    second = np.zeros((2, 32), dtype=bool)
+    second[1, 4:6] = True
+    batch.write_template(0, np.full((2, 32), 7, dtype=np.uint32), first)
+    batch.write_template(0, np.full((2, 32), 9, dtype=np.uint32), second)
+    assert list.__getitem__(batch.vgpr, 0) is None  # nothing built yet
+    expected = start.reshape(3, 2, 32).copy()
+    expected[:, 0, :8] = 7
+    expected[:, 1, 4:6] = 9
+    np.testing.assert_array_equal(batch.vgpr[0], expected.reshape(6, 32))
+    batch.check_templates("two partial writes")
+    batch.write_template(0, np.full((2, 32), 5, dtype=np.uint32), None)
+    np.testing.assert_array_equal(batch.vgpr[0], np.full((6, 32), 5, dtype=np.uint32))
