@@ -172,6 +172,7 @@ class SimPdd:
     mmio: Backing | None = None
     scratch_backing_va: int = 0
     num_gws: int = 0  # qpd.num_gws: the GWS entries the one GWS queue of the process holds on this GPU
+    gws_values: np.ndarray | None = None  # those entries' semaphore values (uint32), while a queue holds them
 
     @property
     def gpu_id(self) -> int:
@@ -937,10 +938,12 @@ class SimKfd:
             )
         queue.gws = bool(args.num_gws)
         pdd.num_gws = gws_size if args.num_gws else 0  # every entry the GPU has, whatever num_gws asked
+        pdd.gws_values = np.zeros(gws_size, dtype=np.uint32) if args.num_gws else None
 
     def _remove_queue(self, process: SimProcess, queue: SimQueue) -> None:
         if queue.gws:  # pqm_destroy_queue gives the GWS back
             process.pdds[queue.gpu_id].num_gws = 0
+            process.pdds[queue.gpu_id].gws_values = None
         for bo in queue.buffers:
             bo.queue_refs -= 1
         del process.queues[queue.queue_id]
@@ -1192,7 +1195,17 @@ class SimKfd:
         def scratch_base() -> int:
             return self.process.pdds[device.gpu_id].scratch_backing_va if self.process else 0
 
-        dispatcher = ShaderDispatcher(device.node, scratch_base)
+        def gws_values() -> np.ndarray | None:
+            """The process's GWS while its GWS queue is mapped (pm_map_process: num_gws only then)."""
+            pdd = self.process.pdds.get(device.gpu_id) if self.process else None
+            if pdd is None or pdd.gws_values is None:
+                return None
+            mapped = any(
+                q.gws and q.active for q in self.process.queues.values() if q.gpu_id == device.gpu_id
+            )
+            return pdd.gws_values if mapped else None
+
+        dispatcher = ShaderDispatcher(device.node, scratch_base, gws_values)
         return {
             "compute": CommandProcessor(engines, pm4.dialect(target), dispatcher),
             "sdma": engine,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import numpy as np
+
 from pytest_amdgpu import families
 from pytest_amdgpu.packets import registers
 from pytest_amdgpu.packets.layout import Packet
@@ -18,12 +20,18 @@ CYCLES_PER_TICK = 4  # shader-core cycles to one tick of the 100 MHz GPU clock t
 class ShaderDispatcher:
     """Turns the CP's latched register state into a DispatchState for one node's shader core."""
 
-    def __init__(self, node: Node, scratch_base: Callable[[], int]) -> None:
+    def __init__(
+        self,
+        node: Node,
+        scratch_base: Callable[[], int],
+        gws_values: Callable[[], np.ndarray | None] = lambda: None,
+    ) -> None:
         self.target = families.get_target(node.properties.get("gfx_target_version", 0))
         self.registers = registers.compute_registers(self.target)
         self.lds_limit_bytes = node.properties.get("lds_size_in_kb", 64) * 1024
         self.compute_units = max(node.compute_units, 1)
         self.scratch_base = scratch_base
+        self.gws_values = gws_values  # the dispatching process's GWS entries, or None
 
     def _read(self, runtime: QueueRuntime, name: str, index: int = 0) -> int:
         return runtime.registers.get(self.registers[name].offset + index, 0)
@@ -64,6 +72,7 @@ class ShaderDispatcher:
             scratch_base=self.scratch_base(),
             tmpring_size=self._read(runtime, "COMPUTE_TMPRING_SIZE"),
             lds_limit_bytes=self.lds_limit_bytes,
+            gws=self.gws_values(),
         )
         try:
             stats = run_dispatch(state, runtime.memory)

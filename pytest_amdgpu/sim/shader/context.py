@@ -43,6 +43,7 @@ class ShaderContext:
     n_vgprs: int
     lds_bytes: int
     mode_bits: int = 0
+    gws: np.ndarray | None = None  # the process's GWS entries (uint32, kept across dispatches), None: none
     cycles: int = 0  # cycles issued so far in this dispatch (s_memtime reads it)
     cache: dict[int, Compiled] = field(default_factory=dict)
 

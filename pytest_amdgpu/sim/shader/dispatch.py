@@ -45,6 +45,7 @@ class DispatchState:
     scratch_base: int  # per-queue scratch backing VA (0 if none)
     tmpring_size: int  # COMPUTE_TMPRING_SIZE
     lds_limit_bytes: int  # the device's LDS per workgroup
+    gws: np.ndarray | None = None  # the process's GWS entries (uint32, updated in place), None: no GWS
 
 
 @dataclass(frozen=True)
@@ -261,11 +262,17 @@ def _run_batch(ctx: ShaderContext, b: WaveBatch, plan: _Plan, budget: int) -> No
     run_length = 0  # steps the current set of active waves has run without b.executed updated
     while True:
         if active is None:
-            ready = ~(b.done | b.blocked)
+            ready = ~(b.done | b.blocked | b.gws_wait)
             if not ready.any():
                 if b.done.all():
                     return
                 if not _release_barriers(b):
+                    if b.gws_wait.any():
+                        raise ShaderError(
+                            "GWS deadlock: waves wait at ds_gws_sema_p and no running wave is left to "
+                            "release the semaphore",
+                            int(b.pc[b.gws_wait].min()),
+                        )
                     stuck = int(b.pc[b.blocked & ~b.done].min())
                     raise ShaderError(
                         "barrier deadlock: every live wave of a workgroup waits at a barrier the others "
@@ -346,6 +353,7 @@ def run_dispatch(
         lanes=plan.lanes,
         n_vgprs=plan.n_vgprs,
         lds_bytes=plan.lds_bytes,
+        gws=state.gws,
     )
     batch = None
     with np.errstate(all="ignore"):

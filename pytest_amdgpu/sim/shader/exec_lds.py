@@ -12,6 +12,7 @@ import numpy as np
 
 from pytest_amdgpu.sim.shader import atomics
 from pytest_amdgpu.sim.shader.access import vector_reader, vgpr_writer, write_vgpr
+from pytest_amdgpu.sim.shader.exec_gws import compile_gws
 from pytest_amdgpu.sim.shader.exec_vector import COMPACT_FRACTION, lane_run, template_scope
 from pytest_amdgpu.sim.shader.operands import VGPR_BASE
 from pytest_amdgpu.sim.shader.specs import DS, MemSpec
@@ -160,6 +161,8 @@ def compile_ds(ctx: ShaderContext, inst: Instruction) -> Compiled:
     if spec is None:
         raise ctx.error(inst, f"unsupported LDS instruction {name}")
     f = inst.fields
+    if spec.kind == "gws":
+        return compile_gws(ctx, inst, spec)
     if f.get("gds"):
         raise ctx.error(inst, "GDS is not modelled")
     if f.get("acc"):

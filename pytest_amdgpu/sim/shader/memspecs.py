@@ -104,6 +104,13 @@ register(DS, ("ds_permute_b32",), MemSpec("permute", extra={"backward": 0}))
 register(DS, ("ds_bpermute_b32",), MemSpec("permute", extra={"backward": 1}))
 register(DS, "ds_swizzle_b32", MemSpec("swizzle"))
 register(DS, "ds_nop", MemSpec("nop"))
+# GWS (global wave sync): wave-level operations on the process's GWS entries, selected by offset + M0[21:16]
+register(DS, "ds_gws_init", MemSpec("gws", extra={"data": 1}))
+register(DS, "ds_gws_sema_v", MemSpec("gws"))
+register(DS, "ds_gws_sema_br", MemSpec("gws", extra={"data": 1}))
+register(DS, "ds_gws_sema_p", MemSpec("gws"))
+register(DS, "ds_gws_sema_release_all", MemSpec("gws"))
+register(DS, "ds_gws_barrier", MemSpec("gws", extra={"data": 1}))
 
 # --- FLAT / GLOBAL / SCRATCH / MUBUF (names after the "flat_", "global_", "scratch_", "buffer_" prefix) -----
 for dwords, old, new in (

@@ -163,6 +163,10 @@ def _ds(p: Printer, name: str) -> str:
     kind = spec.kind
     if kind == "nop":
         return name
+    if kind == "gws":  # wave-level: a data VGPR for some, never an address; GDS is always spelled out
+        offset = f["offset1"] << 8 | f["offset0"]
+        parts = [name] + ([p.vgpr(f["addr"])] if spec.extra.get("data") else [])  # (in the ADDR field)
+        return " ".join(parts) + (f" offset:{offset}" if offset else "") + " gds"
     if kind in ("load", "permute_load"):
         operands = [p.vgpr(f["vdst"], bits, prefix), addr]
     elif kind == "load2":

@@ -137,6 +137,7 @@ class Launch:
     scratch: bool = False
     lds_limit_bytes: int = 65536
     extra_rsrc2: int = 0
+    gws: np.ndarray | None = None  # the process's GWS entries, None: the process holds no GWS
     kwargs: dict = field(default_factory=dict)
 
     def state(self) -> DispatchState:
@@ -168,6 +169,7 @@ class Launch:
             scratch_base=self.scratch_base,
             tmpring_size=self.tmpring_size,
             lds_limit_bytes=self.lds_limit_bytes,
+            gws=self.gws,
         )
 
     def run(self) -> DispatchStats:

@@ -161,7 +161,9 @@ BASE: dict[str, str] = {
     0:ds_add_u32 1:ds_sub_u32 2:ds_rsub_u32 3:ds_inc_u32 4:ds_dec_u32 5:ds_min_i32 6:ds_max_i32
     7:ds_min_u32 8:ds_max_u32 9:ds_and_b32 10:ds_or_b32 11:ds_xor_b32 12:ds_mskor_b32 13:ds_store_b32
     14:ds_store_2addr_b32 15:ds_store_2addr_stride64_b32 16:ds_cmpstore_b32 17:ds_cmpstore_f32
-    18:ds_min_f32 19:ds_max_f32 20:ds_nop 21:ds_add_f32 30:ds_store_b8 31:ds_store_b16 32:ds_add_rtn_u32
+    18:ds_min_f32 19:ds_max_f32 20:ds_nop 21:ds_add_f32
+    24:ds_gws_sema_release_all 25:ds_gws_init 26:ds_gws_sema_v 27:ds_gws_sema_br 28:ds_gws_sema_p
+    29:ds_gws_barrier 30:ds_store_b8 31:ds_store_b16 32:ds_add_rtn_u32
     33:ds_sub_rtn_u32 34:ds_rsub_rtn_u32 35:ds_inc_rtn_u32 36:ds_dec_rtn_u32 37:ds_min_rtn_i32
     38:ds_max_rtn_i32 39:ds_min_rtn_u32 40:ds_max_rtn_u32 41:ds_and_rtn_b32 42:ds_or_rtn_b32
     43:ds_xor_rtn_b32 44:ds_mskor_rtn_b32 45:ds_storexchg_rtn_b32 46:ds_storexchg_2addr_rtn_b32

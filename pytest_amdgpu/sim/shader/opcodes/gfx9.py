@@ -198,7 +198,9 @@ BASE: dict[str, str] = {
     109:ds_wrxchg_rtn_b64 110:ds_wrxchg2_rtn_b64 111:ds_wrxchg2st64_rtn_b64 112:ds_cmpst_rtn_b64
     113:ds_cmpst_rtn_f64 114:ds_min_rtn_f64 115:ds_max_rtn_f64 118:ds_read_b64 119:ds_read2_b64
     120:ds_read2st64_b64 124:ds_add_rtn_f64 126:ds_condxchg32_rtn_b64 182:ds_read_addtid_b32
-    189:ds_consume 190:ds_append 222:ds_write_b96 223:ds_write_b128 254:ds_read_b96 255:ds_read_b128
+    152:ds_gws_sema_release_all 153:ds_gws_init 154:ds_gws_sema_v 155:ds_gws_sema_br 156:ds_gws_sema_p
+    157:ds_gws_barrier 189:ds_consume 190:ds_append 222:ds_write_b96 223:ds_write_b128 254:ds_read_b96
+    255:ds_read_b128
 """,
     "FLAT": """
     16:flat_load_ubyte 17:flat_load_sbyte 18:flat_load_ushort 19:flat_load_sshort 20:flat_load_dword
