@@ -26,6 +26,7 @@ KERNEL_NAMES = (
     "store_ids",
     "mixed_args",
 )
+GWS_KERNEL_NAMES = ("gws_init", "gws_increment")  # every family but gfx12, which has no GWS
 
 # Explicit arguments of each kernel, as (name, .type_name), in order: the contract README.md describes.
 KERNEL_ARGUMENTS: dict[str, tuple[tuple[str, str], ...]] = {
@@ -40,7 +41,14 @@ KERNEL_ARGUMENTS: dict[str, tuple[tuple[str, str], ...]] = {
     "scratch_user": (("out", "uint*"), ("n", "uint")),
     "store_ids": (("out", "uint*"),),
     "mixed_args": (("a", "uchar"), ("out", "ulong*"), ("b", "ushort"), ("c", "double")),
+    "gws_init": (("value", "uint"), ("entry", "uint")),
+    "gws_increment": (("counter", "uint*"), ("entry", "uint")),
 }
+
+
+def kernel_names_for(isa_family: str) -> tuple[str, ...]:
+    """The kernels the bundle builds for an ISA family."""
+    return KERNEL_NAMES + (() if isa_family == "gfx12" else GWS_KERNEL_NAMES)
 
 _COMMON_INSTRUCTIONS = frozenset(
     {
@@ -98,9 +106,11 @@ _GFX11_MEMORY = frozenset(
 # Every instruction the bundled kernels of an ISA family use, as llvm-objdump spells them without the
 # encoding suffix (_e32/_e64): what the simulator must decode and execute. tests/kernels checks it against
 # the disassembly of every bundled object.
+_GWS = {"ds_gws_init", "ds_gws_sema_p", "ds_gws_sema_v"}  # gfx9 to gfx11: GFX12 has no GWS
 INSTRUCTIONS_BY_ISA_FAMILY: dict[str, frozenset[str]] = {
     "gfx9": _COMMON_INSTRUCTIONS
     | _GFX9_MEMORY
+    | _GWS
     | {
         "s_add_u32",
         "s_addc_u32",
@@ -114,6 +124,7 @@ INSTRUCTIONS_BY_ISA_FAMILY: dict[str, frozenset[str]] = {
     },
     "gfx10": _COMMON_INSTRUCTIONS
     | _GFX9_MEMORY
+    | _GWS
     | {
         "s_add_u32",
         "s_addc_u32",
@@ -126,6 +137,7 @@ INSTRUCTIONS_BY_ISA_FAMILY: dict[str, frozenset[str]] = {
     },
     "gfx11": _COMMON_INSTRUCTIONS
     | _GFX11_MEMORY
+    | _GWS
     | {
         "s_add_u32",
         "s_and_saveexec_b32",

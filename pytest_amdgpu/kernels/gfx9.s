@@ -16,6 +16,7 @@
 .amdhsa_code_object_version 5
 
 .set ARCHITECTED_FLAT_SCRATCH, .amdgcn.gfx_generation_minor >= 4
+.set CACHE_SCOPE_BITS, .amdgcn.gfx_generation_minor >= 4  // gfx94x cache bits: sc0, sc1, nt (not glc/slc)
 
 .text
 
@@ -517,6 +518,81 @@ mixed_args:
 // ---- code object metadata (AMDGPUUsage, "Code Object V5 Metadata") ---------------------------------
 // Hidden arguments as LLVM lists them for a v5 kernel; argument names carry !str because YAML would read
 // a bare n as the boolean false.
+
+// ---- gws_init(u32 value, u32 entry): GWS entry `entry` of the process = value ---------------------------
+// GWS instructions name offset + M0[21:16]. Launch one wave; the queue's process must hold GWS
+// (ALLOC_QUEUE_GWS).
+.text
+.globl gws_init
+.p2align 8
+.type gws_init,@function
+gws_init:
+    s_load_dwordx2 s[4:5], s[0:1], 0x0         // value, entry
+    s_waitcnt lgkmcnt(0)
+    s_lshl_b32 m0, s5, 16                      // M0[21:16]: the entry
+    v_mov_b32 v0, s4
+    ds_gws_init v0 gds
+    s_waitcnt lgkmcnt(0)
+    s_endpgm
+.size gws_init, .-gws_init
+
+.rodata
+.p2align 6
+.amdhsa_kernel gws_init
+    .amdhsa_kernarg_size 264
+    .amdhsa_user_sgpr_kernarg_segment_ptr 1
+    .amdhsa_next_free_vgpr .amdgcn.next_free_vgpr
+    .amdhsa_next_free_sgpr .amdgcn.next_free_sgpr
+    .amdhsa_accum_offset 4
+.end_amdhsa_kernel
+.set .amdgcn.next_free_vgpr, 0
+.set .amdgcn.next_free_sgpr, 0
+
+// ---- gws_increment(u32* counter, u32 entry): every wave adds 1 to counter[0] under GWS semaphore `entry` --
+// The add is a plain load and store from one lane: only the semaphore (initialised to 1 with gws_init)
+// keeps the waves of different workgroups from losing each other's increments.
+.text
+.globl gws_increment
+.p2align 8
+.type gws_increment,@function
+gws_increment:
+    s_load_dwordx2 s[4:5], s[0:1], 0x0         // counter
+    s_load_dword s6, s[0:1], 0x8               // entry
+    s_waitcnt lgkmcnt(0)
+    s_lshl_b32 m0, s6, 16                      // M0[21:16]: the entry
+    s_mov_b64 exec, 1                          // one lane does the wave's increment
+    v_mov_b32 v0, 0
+    ds_gws_sema_p gds                          // wait for the semaphore and take it
+    s_waitcnt lgkmcnt(0)
+.if CACHE_SCOPE_BITS                           // gfx942, gfx950: sc0 sc1 go past every non-coherent cache
+    global_load_dword v1, v0, s[4:5] sc0 sc1
+    s_waitcnt vmcnt(0)
+    v_add_u32 v1, 1, v1
+    global_store_dword v0, v1, s[4:5] sc0 sc1
+.else                                          // gfx90a: glc reads past the CU's cache
+    global_load_dword v1, v0, s[4:5] glc
+    s_waitcnt vmcnt(0)
+    v_add_u32 v1, 1, v1
+    global_store_dword v0, v1, s[4:5]
+.endif
+    s_waitcnt vmcnt(0)
+    ds_gws_sema_v gds                          // give it back
+    s_waitcnt lgkmcnt(0)
+    s_endpgm
+.size gws_increment, .-gws_increment
+
+.rodata
+.p2align 6
+.amdhsa_kernel gws_increment
+    .amdhsa_kernarg_size 272
+    .amdhsa_user_sgpr_kernarg_segment_ptr 1
+    .amdhsa_next_free_vgpr .amdgcn.next_free_vgpr
+    .amdhsa_next_free_sgpr .amdgcn.next_free_sgpr
+    .amdhsa_accum_offset 4
+.end_amdhsa_kernel
+.set .amdgcn.next_free_vgpr, 0
+.set .amdgcn.next_free_sgpr, 0
+
 .amdgpu_metadata
 ---
 amdhsa.version: [ 1, 2 ]
@@ -835,6 +911,62 @@ amdhsa.kernels:
       - { .offset: 80, .size: 8, .value_kind: hidden_global_offset_y }
       - { .offset: 88, .size: 8, .value_kind: hidden_global_offset_z }
       - { .offset: 96, .size: 2, .value_kind: hidden_grid_dims }
+  - .name: gws_init
+    .symbol: gws_init.kd
+    .kernarg_segment_size: 264
+    .kernarg_segment_align: 8
+    .group_segment_fixed_size: 0
+    .private_segment_fixed_size: 0
+    .wavefront_size: 64
+    .sgpr_count: 16
+    .vgpr_count: 4
+    .agpr_count: 0
+    .max_flat_workgroup_size: 1024
+    .uses_dynamic_stack: false
+    .args:
+      - { .name: !str value, .offset: 0, .size: 4, .value_kind: by_value, .type_name: 'uint' }
+      - { .name: !str entry, .offset: 4, .size: 4, .value_kind: by_value, .type_name: 'uint' }
+      - { .offset: 8, .size: 4, .value_kind: hidden_block_count_x }
+      - { .offset: 12, .size: 4, .value_kind: hidden_block_count_y }
+      - { .offset: 16, .size: 4, .value_kind: hidden_block_count_z }
+      - { .offset: 20, .size: 2, .value_kind: hidden_group_size_x }
+      - { .offset: 22, .size: 2, .value_kind: hidden_group_size_y }
+      - { .offset: 24, .size: 2, .value_kind: hidden_group_size_z }
+      - { .offset: 26, .size: 2, .value_kind: hidden_remainder_x }
+      - { .offset: 28, .size: 2, .value_kind: hidden_remainder_y }
+      - { .offset: 30, .size: 2, .value_kind: hidden_remainder_z }
+      - { .offset: 48, .size: 8, .value_kind: hidden_global_offset_x }
+      - { .offset: 56, .size: 8, .value_kind: hidden_global_offset_y }
+      - { .offset: 64, .size: 8, .value_kind: hidden_global_offset_z }
+      - { .offset: 72, .size: 2, .value_kind: hidden_grid_dims }
+  - .name: gws_increment
+    .symbol: gws_increment.kd
+    .kernarg_segment_size: 272
+    .kernarg_segment_align: 8
+    .group_segment_fixed_size: 0
+    .private_segment_fixed_size: 0
+    .wavefront_size: 64
+    .sgpr_count: 16
+    .vgpr_count: 4
+    .agpr_count: 0
+    .max_flat_workgroup_size: 1024
+    .uses_dynamic_stack: false
+    .args:
+      - { .name: !str counter, .offset: 0, .size: 8, .value_kind: global_buffer, .address_space: global, .type_name: 'uint*' }
+      - { .name: !str entry, .offset: 8, .size: 4, .value_kind: by_value, .type_name: 'uint' }
+      - { .offset: 16, .size: 4, .value_kind: hidden_block_count_x }
+      - { .offset: 20, .size: 4, .value_kind: hidden_block_count_y }
+      - { .offset: 24, .size: 4, .value_kind: hidden_block_count_z }
+      - { .offset: 28, .size: 2, .value_kind: hidden_group_size_x }
+      - { .offset: 30, .size: 2, .value_kind: hidden_group_size_y }
+      - { .offset: 32, .size: 2, .value_kind: hidden_group_size_z }
+      - { .offset: 34, .size: 2, .value_kind: hidden_remainder_x }
+      - { .offset: 36, .size: 2, .value_kind: hidden_remainder_y }
+      - { .offset: 38, .size: 2, .value_kind: hidden_remainder_z }
+      - { .offset: 56, .size: 8, .value_kind: hidden_global_offset_x }
+      - { .offset: 64, .size: 8, .value_kind: hidden_global_offset_y }
+      - { .offset: 72, .size: 8, .value_kind: hidden_global_offset_z }
+      - { .offset: 80, .size: 2, .value_kind: hidden_grid_dims }
 ...
 .end_amdgpu_metadata
 

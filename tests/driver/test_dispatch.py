@@ -10,7 +10,7 @@ import pytest
 
 from pytest_amdgpu import driver
 from pytest_amdgpu.driver.device import Device
-from pytest_amdgpu.errors import ConfigurationError, GpuFaultError
+from pytest_amdgpu.errors import ConfigurationError, GpuFaultError, GpuTimeoutError
 from pytest_amdgpu.program import KernargError, TargetMismatchError, UnknownKernelError
 
 # gfx90a, gfx942 and gfx950 (gfx9), gfx1030 (gfx10), gfx1100 and gfx1151 (gfx11), gfx1201 (gfx12).
@@ -211,3 +211,32 @@ def test_the_kernel_reads_the_arguments_the_user_sgprs_point_to(device: Device) 
         compute._pending = words
         compute.submit().wait(timeout=10)
         assert (out.read(np.uint32)[:64] == 9).all()
+
+
+def test_gws_semaphores_work_while_a_queue_of_the_process_holds_gws(device: Device) -> None:
+    """GWS belongs to the process while its GWS queue is mapped: a dispatch on another queue of the process
+    uses it too; before ALLOC_QUEUE_GWS and after the GWS is given back, GWS instructions stop the queue."""
+    if not device.node.properties.get("num_gws"):
+        with pytest.raises(UnknownKernelError, match="gws_init"):
+            device.bundled_program("gws_init")
+        return
+    init, increment = device.bundled_program("gws_init"), device.bundled_program("gws_increment")
+    wave = increment.kernel.descriptor.wavefront_size
+    with device.alloc(4, "gtt") as counter:
+        counter.write(np.array([0], dtype=np.uint32))
+        with device.compute_queue() as worker:
+            refused = worker.dispatch(init, grid=1, block=wave, args=[np.uint32(1), np.uint32(0)]).submit()
+            with pytest.raises(GpuTimeoutError, match=r"no GWS on this GPU .*ALLOC_QUEUE_GWS"):
+                refused.wait(timeout=10)
+        with device.compute_queue() as holder, device.compute_queue() as worker:
+            holder.allocate_gws()
+            worker.dispatch(init, grid=1, block=wave, args=[np.uint32(1), np.uint32(9)])
+            worker.dispatch(increment, grid=50, block=wave, args=[counter, np.uint32(9)]).submit().wait(
+                timeout=30
+            )
+            assert counter.read(np.uint32)[0] == 50
+            holder.release_gws()
+            refused = worker.dispatch(increment, grid=1, block=wave, args=[counter, np.uint32(9)]).submit()
+            with pytest.raises(GpuTimeoutError, match="no GWS on this GPU"):
+                refused.wait(timeout=10)
+    device.transport.kernel.queue_errors.clear()

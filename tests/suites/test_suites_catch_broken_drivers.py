@@ -104,6 +104,14 @@ elif BREAK == "cu-mask-not-sent":  # set_cu_mask records the mask but never tell
 
     queues.ComputeQueue.set_cu_mask = remember_the_mask_only
 
+elif BREAK == "gws-not-allocated":  # allocate_gws reports the GPU's GWS without asking the kernel for it
+
+    def claim_without_asking(self):
+        self.gws = self.device.node.properties.get("num_gws", 0)
+        return 0
+
+    queues.ComputeQueue.allocate_gws = claim_without_asking
+
 elif BREAK != "none":
     raise ValueError(f"unknown AMDGPU_BREAK {BREAK!r}")
 
@@ -184,6 +192,12 @@ def test_the_suites_pass_on_an_unbroken_driver(pytester: pytest.Pytester, monkey
                 "test_scratch_memory_is_private_to_each_work_item",
             },
             id="a-wrong-kernel-argument-offset",
+        ),
+        pytest.param(
+            "gws-not-allocated",
+            ["test_dispatch.py"],
+            {"test_a_gws_semaphore_makes_a_plain_increment_exact"},
+            id="gws-never-allocated",
         ),
         pytest.param(
             "cu-mask-not-sent",
