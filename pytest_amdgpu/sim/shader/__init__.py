@@ -7,6 +7,7 @@ from pytest_amdgpu.sim.shader.disassemble import disassemble
 from pytest_amdgpu.sim.shader.dispatch import (
     DEFAULT_BATCH_LANES,
     DEFAULT_MAX_WAVE_INSTRUCTIONS,
+    DispatchRun,
     DispatchState,
     DispatchStats,
     run_dispatch,
@@ -17,6 +18,7 @@ from pytest_amdgpu.sim.shader.syntax import format_instruction
 __all__ = [
     "DEFAULT_BATCH_LANES",
     "DEFAULT_MAX_WAVE_INSTRUCTIONS",
+    "DispatchRun",
     "DispatchState",
     "DispatchStats",
     "Instruction",

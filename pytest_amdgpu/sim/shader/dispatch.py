@@ -17,6 +17,7 @@ from pytest_amdgpu.sim.shader.targets import TargetProperties, properties
 from pytest_amdgpu.sim.shader.waves import FLAT_SCRATCH_ROW, HWREG_MODE_ROW, WaveBatch, words_from_lanes
 
 DEFAULT_MAX_WAVE_INSTRUCTIONS = 1 << 22  # a wave executing more than this is treated as hung
+CHECK_EVERY_STEPS = 1024  # steps between checks of the instruction limit and of a slice's end
 DEFAULT_BATCH_LANES = 1 << 19  # lanes simulated together: enough to amortise the per-instruction Python
 BATCH_VGPR_BYTES = 64 << 20  # ... but a batch's VGPR file stays within this (wide kernels batch fewer lanes)
 MAX_WORKGROUP_SIZE = 1024
@@ -248,13 +249,23 @@ def _release_barriers(b: WaveBatch) -> bool:
     return bool(release.any())
 
 
-def _run_batch(ctx: ShaderContext, b: WaveBatch, plan: _Plan, budget: int) -> None:
+def _run_batch(
+    ctx: ShaderContext, b: WaveBatch, plan: _Plan, budget: int | None, pause_after: int | None = None
+) -> bool:
     """Issue instructions until every wave ends: always the lowest PC among the waves that can run, for all
-    the waves at that PC together (so waves of a workgroup reconverge after divergent branches)."""
+    the waves at that PC together (so waves of a workgroup reconverge after divergent branches).
+
+    Returns True when every wave has ended, False when the batch pauses with its state kept in `b` (call
+    again to go on): after a wave has run `pause_after` instructions in this call, or when every live wave
+    sleeps (s_sleep) or waits at a barrier behind one that sleeps: a polling loop, which only a change made
+    by someone else can end. A wave past `budget` instructions in all is an error (None: no limit).
+    """
     never = np.iinfo(np.int64).max
     stats = plan.stats
     cache = ctx.cache
     steps = 0
+    started = b.executed.copy() if pause_after is not None else None
+    b.sleeping[:] = False
     active: np.ndarray | None = None
     pc = n_active = 0
     all_active = False
@@ -262,10 +273,12 @@ def _run_batch(ctx: ShaderContext, b: WaveBatch, plan: _Plan, budget: int) -> No
     run_length = 0  # steps the current set of active waves has run without b.executed updated
     while True:
         if active is None:
-            ready = ~(b.done | b.blocked | b.gws_wait)
+            ready = ~(b.done | b.blocked | b.gws_wait | b.sleeping)
             if not ready.any():
                 if b.done.all():
-                    return
+                    return True
+                if b.sleeping.any():  # a polling loop: pause until the outside world changes
+                    return False
                 if not _release_barriers(b):
                     if b.gws_wait.any():
                         raise ShaderError(
@@ -314,19 +327,103 @@ def _run_batch(ctx: ShaderContext, b: WaveBatch, plan: _Plan, budget: int) -> No
             if compiled.control:
                 _release_barriers(b)
             active = None
-        if steps > budget:
+        if steps >= CHECK_EVERY_STEPS:
             if active is not None:
                 np.add(b.executed, run_length, out=b.executed, where=active)
                 run_length = 0
                 np.copyto(b.pc, pc, where=active)
                 active = None
-            if int(b.executed.max()) > budget:
+            if budget is not None and int(b.executed.max()) > budget:
                 raise ctx.error(
                     compiled.inst,
                     f"a wave executed more than {budget} instructions (infinite loop guard; raise "
                     "max_wave_instructions)",
                 )
+            if started is not None and int((b.executed - started).max()) >= pause_after:
+                return False
             steps = 0
+
+
+class DispatchRun:
+    """A dispatch in flight, run in slices: how the CP runs kernels that take long or never end by themselves
+    (a persistent kernel polling memory the CPU writes, preempted and resumed meanwhile).
+
+    Raises what run_dispatch raises; there is no instruction limit (a kernel that never ends is a hang,
+    found by whoever waits for it).
+    """
+
+    def __init__(self, state: DispatchState, memory: GpuMemory, *, batch_lanes: int = DEFAULT_BATCH_LANES):
+        self.plan = _plan(state, batch_lanes)
+        self.ctx = _context(state, memory, self.plan)
+        self.batch: WaveBatch | None = None
+        self.batch_running = False
+        self.next_workgroup = 0
+        self.stats: DispatchStats | None = DispatchStats(0, 0, 0, 0) if self.plan.workgroups == 0 else None
+        self.polling = False  # the last pause came with every live wave asleep (a polling loop)
+
+    @property
+    def workgroups(self) -> int:
+        return self.plan.workgroups
+
+    def run(self, slice_instructions: int) -> DispatchStats | None:
+        """Go on until the dispatch ends (its stats) or pauses (None): a wave ran `slice_instructions` in
+        this call, or every live wave sleeps in a polling loop."""
+        plan = self.plan
+        with np.errstate(all="ignore"):
+            while self.stats is None:
+                if not self.batch_running:
+                    if self.next_workgroup >= plan.workgroups:
+                        self.stats = _stats(plan)
+                        break
+                    count = min(plan.workgroups_per_batch, plan.workgroups - self.next_workgroup)
+                    self.batch = _initial_state(plan, self.next_workgroup, count, self.batch)
+                    self.next_workgroup += count
+                    plan.stats["waves"] += self.batch.n_waves
+                    self.batch_running = True
+                b = self.batch
+                assert b is not None
+                if not _run_batch(self.ctx, b, plan, None, slice_instructions):
+                    self.polling = not (~(b.done | b.blocked | b.gws_wait | b.sleeping)).any()
+                    return None
+                self.batch_running = False
+        return self.stats
+
+    def where(self) -> str:
+        """The PCs the live waves of the running batch are at (for hang and stall reports)."""
+        b = self.batch
+        if b is None or not self.batch_running:
+            return "between batches"
+        live = ~b.done
+        pcs = sorted({int(pc) for pc in b.pc[live]})
+        shown = ", ".join(f"{pc:#x}" for pc in pcs[:4]) + (" ..." if len(pcs) > 4 else "")
+        asleep = int(np.count_nonzero(b.sleeping & live))
+        first = self.next_workgroup - b.n_workgroups
+        return (
+            f"{int(np.count_nonzero(live))} live waves of workgroups {first} to {self.next_workgroup - 1} "
+            f"of {self.plan.workgroups} at PC {shown}" + (f" ({asleep} asleep in s_sleep)" if asleep else "")
+        )
+
+
+def _context(state: DispatchState, memory: GpuMemory, plan: _Plan) -> ShaderContext:
+    return ShaderContext(
+        memory=memory,
+        tables=tables_for(state.isa_family, state.gfx_target),
+        props=plan.props,
+        layout=LAYOUTS[state.isa_family],
+        lanes=plan.lanes,
+        n_vgprs=plan.n_vgprs,
+        lds_bytes=plan.lds_bytes,
+        gws=state.gws,
+    )
+
+
+def _stats(plan: _Plan) -> DispatchStats:
+    return DispatchStats(
+        workgroups=plan.workgroups,
+        waves=plan.stats["waves"],
+        instructions=plan.stats["instructions"],
+        cycles=plan.stats["cycles"],
+    )
 
 
 def run_dispatch(
@@ -345,26 +442,13 @@ def run_dispatch(
     plan = _plan(state, batch_lanes)
     if plan.workgroups == 0:
         return DispatchStats(0, 0, 0, 0)
-    ctx = ShaderContext(
-        memory=memory,
-        tables=tables_for(state.isa_family, state.gfx_target),
-        props=plan.props,
-        layout=LAYOUTS[state.isa_family],
-        lanes=plan.lanes,
-        n_vgprs=plan.n_vgprs,
-        lds_bytes=plan.lds_bytes,
-        gws=state.gws,
-    )
+    ctx = _context(state, memory, plan)
     batch = None
     with np.errstate(all="ignore"):
         for first in range(0, plan.workgroups, plan.workgroups_per_batch):
             count = min(plan.workgroups_per_batch, plan.workgroups - first)
             batch = _initial_state(plan, first, count, batch)
             plan.stats["waves"] += batch.n_waves
-            _run_batch(ctx, batch, plan, max_wave_instructions)
-    return DispatchStats(
-        workgroups=plan.workgroups,
-        waves=plan.stats["waves"],
-        instructions=plan.stats["instructions"],
-        cycles=plan.stats["cycles"],
-    )
+            while not _run_batch(ctx, batch, plan, max_wave_instructions):
+                batch.sleeping[:] = False  # a polling loop: run on (only the instruction limit ends it)
+    return _stats(plan)

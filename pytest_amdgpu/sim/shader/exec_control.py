@@ -49,7 +49,6 @@ _NO_EFFECT = frozenset(
         "s_wait_storecnt_dscnt",
         "s_sendmsg",
         "s_sendmsghalt",
-        "s_sleep",
     }
 )
 # Branches taken only in debug modes the simulator never enables.
@@ -89,8 +88,13 @@ def compile_sopp(ctx: ShaderContext, inst: Instruction) -> Compiled:
     name = inst.mnemonic or ""
     imm = inst.fields["simm16"]
     if name in _NO_EFFECT or name in _DEBUG_BRANCHES:
-        cost = 64 * max(imm & 0x7F, 1) if name == "s_sleep" else WAIT_CYCLES
-        return _compiled(inst, _nothing, cost, control=False)
+        return _compiled(inst, _nothing, WAIT_CYCLES, control=False)
+    if name == "s_sleep":  # the wave sleeps: a polling loop; the batch pauses once every live wave is asleep
+
+        def sleep(b: WaveBatch, active: np.ndarray, all_active: bool) -> None:
+            b.sleeping |= active
+
+        return _compiled(inst, sleep, 64 * max(imm & 0x7F, 1))
     if name in ("s_endpgm", "s_endpgm_saved", "s_endpgm_ordered_ps_done"):
 
         def end(b: WaveBatch, active: np.ndarray, all_active: bool) -> None:

@@ -105,6 +105,7 @@ class WaveBatch:
         self.done = np.zeros(n_waves, dtype=np.bool_)
         self.blocked = np.zeros(n_waves, dtype=np.bool_)  # waiting at a barrier
         self.gws_wait = np.zeros(n_waves, dtype=np.bool_)  # waiting at a ds_gws_sema_p for a release
+        self.sleeping = np.zeros(n_waves, dtype=np.bool_)  # ran s_sleep: polling; runs on at the next slice
         self.barrier_signals = np.zeros(n_waves, dtype=np.int64)
         self.executed = np.zeros(n_waves, dtype=np.int64)
         self.workgroup = np.zeros(n_waves, dtype=np.int64)  # index of the wave's workgroup within the batch
@@ -126,7 +127,7 @@ class WaveBatch:
         """Ready for the next batch of the same shape. VGPRs keep what the last batch left in them: like
         hardware, a wave finds its VGPRs (other than the work-item ids) holding whatever was there."""
         self.sgpr.fill(0)
-        for array in (self.scc, self.done, self.blocked, self.gws_wait):
+        for array in (self.scc, self.done, self.blocked, self.gws_wait, self.sleeping):
             array.fill(False)
         for array in (self.pc, self.barrier_signals, self.executed, self.workgroup):
             array.fill(0)

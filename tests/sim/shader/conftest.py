@@ -261,6 +261,9 @@ def run_bundled(
         tmpring_size=scratch_slots | (wave_bytes // granule) << 12 if scratch_va else 0,
         lds_limit_bytes=get_target(target).lds_size_kib_default * 1024,
     )
+    runner = kwargs.pop("runner", None)  # runner(state, memory) instead of run_dispatch
+    if runner is not None:
+        return runner(state, gpu.memory)
     return run_dispatch(state, gpu.memory, **kwargs)
 
 
