@@ -1122,8 +1122,11 @@ class SimKfd:
         return ""
 
     @_locked
-    def stall_report(self) -> list[str]:
-        """Queues that hold work they cannot run, with what each waits for; empty if nothing is stuck."""
+    def stall_report(self) -> list[str] | None:
+        """Queues that hold work they cannot run, with what each waits for; empty if nothing is stuck; None
+        while a dispatch is in flight (the GPU is busy: a waiter cannot tell whether waiting helps)."""
+        if any(engines.has_running() for engines in self.engines.values()):
+            return None
         return [line for _, engines in sorted(self.engines.items()) for line in engines.stall_report()]
 
     # -- mmap --------------------------------------------------------------------------------------

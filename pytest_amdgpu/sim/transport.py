@@ -114,8 +114,9 @@ class SimTransport(Transport):
             if region.bo is not None:
                 region.bo.cpu_mappings -= 1
 
-    def stall_report(self) -> list[str]:
-        """Run the engines, then list the queues that still hold work they cannot run, and why."""
+    def stall_report(self) -> list[str] | None:
+        """Run the engines, then list the queues that still hold work they cannot run, and why (None while a
+        dispatch is still running)."""
         if self.closed:
             return []
         self.kernel.pump()

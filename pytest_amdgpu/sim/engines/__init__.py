@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
@@ -16,6 +17,7 @@ if TYPE_CHECKING:
 # The GPU clock KFD reports (GET_CLOCK_COUNTERS, timestamps) runs at the 100 MHz reference clock.
 GPU_CLOCK_HZ = 100_000_000
 MAX_STEPS_PER_PUMP = 1_000_000
+RUNNING_SLICE_S = 0.05  # wall time a pump gives dispatches in flight before returning to the CPU
 
 
 @dataclass
@@ -37,6 +39,9 @@ class StepResult:
     EXECUTED = "executed"
     BLOCKED = "blocked"
     IDLE = "idle"
+    RUNNING = "running"  # a dispatch paused after a slice of work: it goes on in this pump, for a while
+    POLLING = "polling"  # a dispatch paused with every wave asleep in a polling loop: it goes on at the next
+    # pump, or in this one if another queue made progress (it may have written what the waves poll)
 
 
 class EngineError(Exception):
@@ -56,6 +61,8 @@ class QueueRuntime:
     history: list[int] = field(default_factory=list)  # ring offsets (bytes) of recent packets, for dumps
     ib_stack: list[IndirectBuffer] = field(default_factory=list)
     registers: dict[int, int] = field(default_factory=dict)  # SET_SH_REG / SET_UCONFIG_REG state
+    dispatch: Any = None  # the DISPATCH_DIRECT in flight (a shader-core DispatchRun), kept while paused
+    dispatch_cus: int = 0  # the CUs the queue's CU mask enabled when that dispatch started
 
     @property
     def ring_bytes(self) -> int:
@@ -141,17 +148,27 @@ class GpuEngines:
         return self.clock_ticks
 
     def run(self) -> bool:
-        """Step every runnable queue round-robin until none makes progress; True if anything ran."""
+        """Step every runnable queue round-robin until none makes progress; True if anything ran.
+
+        A dispatch in flight (RUNNING) keeps the round going for RUNNING_SLICE_S of wall time: long and
+        persistent kernels run on while the CPU works, as on a GPU, and the CPU gets control back.
+        """
         progressed_at_all = False
+        deadline = time.monotonic() + RUNNING_SLICE_S
         for _ in range(MAX_STEPS_PER_PUMP):
-            progressed = False
+            progressed = running = False
             for queue_id in sorted(self.queues):
-                runtime = self.queues[queue_id]
-                if self._step(runtime) == StepResult.EXECUTED:
+                runtime = self.queues.get(queue_id)
+                if runtime is None:  # removed by a hook of another queue's step
+                    continue
+                result = self._step(runtime)
+                if result == StepResult.EXECUTED:
                     progressed = True
-            if not progressed:
+                elif result == StepResult.RUNNING:
+                    running = True  # (POLLING is no progress: the waves wait for someone else)
+            if not progressed and not (running and time.monotonic() < deadline):
                 return progressed_at_all
-            progressed_at_all = True
+            progressed_at_all = progressed_at_all or progressed
         for runtime in self.queues.values():
             if runtime.pending_bytes and runtime.queue.state != "error":
                 self._fail(
@@ -182,6 +199,8 @@ class GpuEngines:
             return StepResult.IDLE
         if result == StepResult.BLOCKED:
             queue.state, queue.blocked_on = "blocked", runtime.blocked_reason
+        elif result in (StepResult.RUNNING, StepResult.POLLING):
+            queue.state, queue.blocked_on = "running", runtime.blocked_reason
         elif result == StepResult.EXECUTED:
             queue.state, queue.blocked_on = ("idle" if runtime.pending_bytes == 0 else "busy"), ""
         return result
@@ -200,8 +219,15 @@ class GpuEngines:
         self.hooks.queue_error(runtime.queue, report)
 
     def has_blocked(self) -> bool:
-        """Whether a queue waits on memory (only such a queue can start running after a CPU store)."""
-        return any(runtime.queue.state == "blocked" for runtime in self.queues.values())
+        """Whether a queue waits on memory or runs a dispatch (only such a queue can go on after a CPU
+        store)."""
+        return any(runtime.queue.state in ("blocked", "running") for runtime in self.queues.values())
+
+    def has_running(self) -> bool:
+        """Whether a dispatch is in flight on an active queue: the GPU is busy, not stalled."""
+        return any(
+            runtime.queue.state == "running" and runtime.queue.active for runtime in self.queues.values()
+        )
 
     def stall_report(self) -> list[str]:
         """Each queue that has work but cannot run, and why."""

@@ -140,6 +140,8 @@ class CommandProcessor(PacketEngine):
         if self.dispatcher is None:
             raise EngineError("DISPATCH_DIRECT: this simulated GPU has no shader core attached")
         ticks = self.dispatcher(runtime, packet)
+        if ticks is None:  # still running: the packet stays at the read pointer until the dispatch ends
+            return StepResult.POLLING if runtime.dispatch.polling else StepResult.RUNNING
         self.engines.advance_clock(ticks)
         consume(runtime, packet, from_ib)
         return StepResult.EXECUTED

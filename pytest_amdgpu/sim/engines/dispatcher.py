@@ -10,11 +10,12 @@ from pytest_amdgpu import families
 from pytest_amdgpu.packets import registers
 from pytest_amdgpu.packets.layout import Packet
 from pytest_amdgpu.sim.engines import EngineError, QueueRuntime
-from pytest_amdgpu.sim.shader import DispatchState, ShaderError, run_dispatch
+from pytest_amdgpu.sim.shader import DispatchRun, DispatchState, ShaderError
 from pytest_amdgpu.topology import Node
 
 USER_DATA_REGISTERS = 16
 CYCLES_PER_TICK = 4  # shader-core cycles to one tick of the 100 MHz GPU clock the CP reports
+SLICE_WAVE_INSTRUCTIONS = 4096  # a dispatch pauses (and the CP looks at other queues) after a wave runs this
 
 
 class ShaderDispatcher:
@@ -42,7 +43,32 @@ class ShaderDispatcher:
             return self.compute_units
         return (cu_mask & ((1 << self.compute_units) - 1)).bit_count()
 
-    def __call__(self, runtime: QueueRuntime, packet: Packet) -> int:
+    def __call__(self, runtime: QueueRuntime, packet: Packet) -> int | None:
+        """Start or go on with the dispatch of `packet`: its GPU time in ticks once it has ended, None while
+        it runs on (a slice ended, or its waves poll memory in s_sleep loops)."""
+        run = runtime.dispatch
+        if run is None:
+            run = runtime.dispatch = self._start(runtime, packet)
+            runtime.dispatch_cus = self.active_compute_units(runtime.queue.cu_mask)
+        try:
+            stats = run.run(SLICE_WAVE_INSTRUCTIONS)
+        except ShaderError as error:
+            runtime.dispatch = None
+            raise EngineError(f"compute queue {runtime.queue.queue_id}: dispatch stopped: {error}") from None
+        except BaseException:
+            runtime.dispatch = None
+            raise
+        if stats is None:
+            runtime.blocked_reason = f"DISPATCH_DIRECT in flight: {run.where()}"
+            return None
+        runtime.dispatch = None
+        # Timing model: workgroups cost the same, each CU runs one at a time, and the enabled CUs take
+        # them in rounds, so a dispatch lasts (cycles per workgroup) x (rounds of the enabled CUs).
+        workgroups = max(run.workgroups, 1)
+        rounds = -(-workgroups // max(runtime.dispatch_cus, 1))
+        return max(stats.cycles * rounds // workgroups // CYCLES_PER_TICK, 1)
+
+    def _start(self, runtime: QueueRuntime, packet: Packet) -> DispatchRun:
         fields = packet.fields
         active_cus = self.active_compute_units(runtime.queue.cu_mask)
         if active_cus == 0:
@@ -75,11 +101,6 @@ class ShaderDispatcher:
             gws=self.gws_values(),
         )
         try:
-            stats = run_dispatch(state, runtime.memory)
+            return DispatchRun(state, runtime.memory)
         except ShaderError as error:
             raise EngineError(f"compute queue {runtime.queue.queue_id}: dispatch stopped: {error}") from None
-        # Timing model: workgroups cost the same, each CU runs one at a time, and the enabled CUs take
-        # them in rounds, so a dispatch lasts (cycles per workgroup) x (rounds of the enabled CUs).
-        workgroups = max(fields["dim_x"] * fields["dim_y"] * fields["dim_z"], 1)
-        rounds = -(-workgroups // active_cus)
-        return max(stats.cycles * rounds // workgroups // CYCLES_PER_TICK, 1)
