@@ -12,7 +12,8 @@ from pytest_amdgpu.driver import Device
 from pytest_amdgpu.errors import ConfigurationError
 from pytest_amdgpu.packets import pm4, registers
 
-# Every kernel of the bundle has a test here; test_every_bundled_kernel_is_tested_here keeps it so.
+# Every kernel of the bundle has a suite test (poll_until's are in test_preemption.py);
+# test_every_bundled_kernel_is_tested_here keeps it so.
 TESTED_KERNELS = frozenset(
     {
         "empty",
@@ -26,6 +27,7 @@ TESTED_KERNELS = frozenset(
         "scratch_user",
         "store_ids",
         "mixed_args",
+        "poll_until",
         "gws_init",
         "gws_increment",
     }

@@ -25,6 +25,7 @@ KERNEL_NAMES = (
     "scratch_user",
     "store_ids",
     "mixed_args",
+    "poll_until",
 )
 GWS_KERNEL_NAMES = ("gws_init", "gws_increment")  # every family but gfx12, which has no GWS
 
@@ -41,6 +42,7 @@ KERNEL_ARGUMENTS: dict[str, tuple[tuple[str, str], ...]] = {
     "scratch_user": (("out", "uint*"), ("n", "uint")),
     "store_ids": (("out", "uint*"),),
     "mixed_args": (("a", "uchar"), ("out", "ulong*"), ("b", "ushort"), ("c", "double")),
+    "poll_until": (("flag", "uint*"), ("stop", "uint"), ("out", "uint*")),
     "gws_init": (("value", "uint"), ("entry", "uint")),
     "gws_increment": (("counter", "uint*"), ("entry", "uint")),
 }
@@ -49,6 +51,7 @@ KERNEL_ARGUMENTS: dict[str, tuple[tuple[str, str], ...]] = {
 def kernel_names_for(isa_family: str) -> tuple[str, ...]:
     """The kernels the bundle builds for an ISA family."""
     return KERNEL_NAMES + (() if isa_family == "gfx12" else GWS_KERNEL_NAMES)
+
 
 _COMMON_INSTRUCTIONS = frozenset(
     {
@@ -63,6 +66,7 @@ _COMMON_INSTRUCTIONS = frozenset(
         "s_cbranch_scc1",
         "s_cbranch_execz",
         "s_endpgm",
+        "s_sleep",
         "s_nop",  # s_nop: padding between kernels
         "v_mov_b32",
         "v_lshlrev_b32",

@@ -561,6 +561,51 @@ gws_increment:
 .set .amdgcn.next_free_vgpr, 0
 .set .amdgcn.next_free_sgpr, 0
 
+// ---- poll_until(const u32* flag, u32 stop, u32* out): a persistent kernel ------------------------------
+// Every work-item i (global id) puts 3*i + 1 in a register, then polls flag[0] (sleeping between reads)
+// until it holds `stop`, and only then writes out[i] = that register. It runs until the CPU (or another
+// queue) writes the flag: long enough to be preempted and resumed (CWSR), and a restore that mangles
+// registers shows in `out`.
+.text
+.globl poll_until
+.p2align 8
+.type poll_until,@function
+poll_until:
+    s_load_dwordx2 s[4:5], s[0:1], 0x0         // flag
+    s_load_dword s6, s[0:1], 0x8               // stop
+    s_load_dwordx2 s[8:9], s[0:1], 0x10        // out
+    s_load_dword s7, s[0:1], 0x24              // hidden_group_size_x (low half)
+    s_waitcnt lgkmcnt(0)
+    s_and_b32 s7, s7, 0xffff
+    s_mul_i32 s7, s7, s2
+    v_add_nc_u32 v1, s7, v0                      // global id
+    v_mul_u32_u24 v2, 3, v1
+    v_add_nc_u32 v2, 1, v2                       // 3*i + 1, kept in v2 while polling
+.Lpoll_until_poll:
+    s_load_dword s10, s[4:5], 0x0 glc dlc      // past the scalar caches
+    s_waitcnt lgkmcnt(0)
+    s_cmp_eq_u32 s10, s6
+    s_cbranch_scc1 .Lpoll_until_done
+    s_sleep 1
+    s_branch .Lpoll_until_poll
+.Lpoll_until_done:
+    v_lshlrev_b32 v3, 2, v1
+    global_store_dword v3, v2, s[8:9]
+    s_endpgm
+.size poll_until, .-poll_until
+
+.rodata
+.p2align 6
+.amdhsa_kernel poll_until
+    .amdhsa_kernarg_size 280
+    .amdhsa_user_sgpr_kernarg_segment_ptr 1
+    .amdhsa_next_free_vgpr .amdgcn.next_free_vgpr
+    .amdhsa_next_free_sgpr .amdgcn.next_free_sgpr
+    .amdhsa_wavefront_size32 1
+.end_amdhsa_kernel
+.set .amdgcn.next_free_vgpr, 0
+.set .amdgcn.next_free_sgpr, 0
+
 .amdgpu_metadata
 ---
 amdhsa.version: [ 1, 2 ]
@@ -924,6 +969,35 @@ amdhsa.kernels:
       - { .offset: 64, .size: 8, .value_kind: hidden_global_offset_y }
       - { .offset: 72, .size: 8, .value_kind: hidden_global_offset_z }
       - { .offset: 80, .size: 2, .value_kind: hidden_grid_dims }
+  - .name: poll_until
+    .symbol: poll_until.kd
+    .kernarg_segment_size: 280
+    .kernarg_segment_align: 8
+    .group_segment_fixed_size: 0
+    .private_segment_fixed_size: 0
+    .wavefront_size: 32
+    .sgpr_count: 16
+    .vgpr_count: 4
+    .agpr_count: 0
+    .max_flat_workgroup_size: 1024
+    .uses_dynamic_stack: false
+    .args:
+      - { .name: !str flag, .offset: 0, .size: 8, .value_kind: global_buffer, .address_space: global, .type_name: 'uint*', .is_const: true }
+      - { .name: !str stop, .offset: 8, .size: 4, .value_kind: by_value, .type_name: 'uint' }
+      - { .name: !str out, .offset: 16, .size: 8, .value_kind: global_buffer, .address_space: global, .type_name: 'uint*' }
+      - { .offset: 24, .size: 4, .value_kind: hidden_block_count_x }
+      - { .offset: 28, .size: 4, .value_kind: hidden_block_count_y }
+      - { .offset: 32, .size: 4, .value_kind: hidden_block_count_z }
+      - { .offset: 36, .size: 2, .value_kind: hidden_group_size_x }
+      - { .offset: 38, .size: 2, .value_kind: hidden_group_size_y }
+      - { .offset: 40, .size: 2, .value_kind: hidden_group_size_z }
+      - { .offset: 42, .size: 2, .value_kind: hidden_remainder_x }
+      - { .offset: 44, .size: 2, .value_kind: hidden_remainder_y }
+      - { .offset: 46, .size: 2, .value_kind: hidden_remainder_z }
+      - { .offset: 64, .size: 8, .value_kind: hidden_global_offset_x }
+      - { .offset: 72, .size: 8, .value_kind: hidden_global_offset_y }
+      - { .offset: 80, .size: 8, .value_kind: hidden_global_offset_z }
+      - { .offset: 88, .size: 2, .value_kind: hidden_grid_dims }
 ...
 .end_amdgpu_metadata
 

@@ -240,3 +240,27 @@ def test_gws_semaphores_work_while_a_queue_of_the_process_holds_gws(device: Devi
             with pytest.raises(GpuTimeoutError, match="no GWS on this GPU"):
                 refused.wait(timeout=10)
     device.transport.kernel.queue_errors.clear()
+
+
+def test_a_dispatch_that_never_ends_keeps_the_gpu_busy_until_the_wait_gives_up() -> None:
+    """A persistent kernel nobody stops is a hang a waiter finds by its timeout (the GPU stays busy, so the
+    simulator cannot call it stuck early); paused, its queue is reported as holding work it cannot run."""
+    with driver.open_devices(backend="sim", machine="rx7900xtx") as devices:
+        device = devices[0]
+        with (
+            device.compute_queue() as queue,
+            device.alloc(4, "gtt") as flag,
+            device.alloc(4 * 64, "gtt") as out,
+        ):
+            flag.write(np.array([0], dtype=np.uint32))
+            program = device.bundled_program("poll_until")
+            running = queue.dispatch(program, grid=2, block=32, args=[flag, np.uint32(1), out]).submit()
+            assert device.transport.stall_report() is None  # busy, not stalled
+            with pytest.raises(GpuTimeoutError, match=r"not complete within 0.3 s"):
+                running.wait(timeout=0.3)
+            queue.pause()
+            assert any("paused with work pending" in line for line in device.transport.stall_report())
+            queue.resume()
+            flag.write(np.array([1], dtype=np.uint32))
+            running.wait(timeout=10)
+            assert out.read(np.uint32).tolist() == [3 * i + 1 for i in range(64)]

@@ -112,6 +112,13 @@ elif BREAK == "gws-not-allocated":  # allocate_gws reports the GPU's GWS without
 
     queues.ComputeQueue.allocate_gws = claim_without_asking
 
+elif BREAK == "resume-not-sent":  # resume() forgets UPDATE_QUEUE: a preempted queue stays off the GPU
+
+    def stay_preempted(self):
+        self._check()
+
+    queues.Queue.resume = stay_preempted
+
 elif BREAK != "none":
     raise ValueError(f"unknown AMDGPU_BREAK {BREAK!r}")
 
@@ -149,7 +156,13 @@ def run_suites(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, how: 
 
 def test_the_suites_pass_on_an_unbroken_driver(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch):
     result, failed = run_suites(
-        pytester, monkeypatch, "none", "test_dispatch.py", "test_multi_gpu.py", "test_faults.py"
+        pytester,
+        monkeypatch,
+        "none",
+        "test_dispatch.py",
+        "test_multi_gpu.py",
+        "test_faults.py",
+        "test_preemption.py",
     )
     assert failed == set(), result.stdout.str()
     assert result.ret == 0
@@ -198,6 +211,12 @@ def test_the_suites_pass_on_an_unbroken_driver(pytester: pytest.Pytester, monkey
             ["test_dispatch.py"],
             {"test_a_gws_semaphore_makes_a_plain_increment_exact"},
             id="gws-never-allocated",
+        ),
+        pytest.param(
+            "resume-not-sent",
+            ["test_preemption.py"],
+            {"test_a_running_dispatch_is_preempted_and_resumed_again_and_again"},
+            id="a-preempted-queue-never-resumed",
         ),
         pytest.param(
             "cu-mask-not-sent",

@@ -1,0 +1,57 @@
+"""Dispatches in flight (DispatchRun): run in slices, paused while their waves poll, resumed to one end."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from pytest_amdgpu.sim.shader import DispatchRun
+
+STOP = 0x1234_5678
+TARGETS = ["gfx90a", "gfx942", "gfx1030", "gfx1100", "gfx1201"]
+
+
+def start(bundled, target, kernel, grid, block, args) -> DispatchRun:
+    runs: list[DispatchRun] = []
+    bundled(
+        target,
+        kernel,
+        grid,
+        block,
+        args,
+        runner=lambda state, memory: runs.append(DispatchRun(state, memory)),
+    )
+    return runs[0]
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_a_polling_dispatch_pauses_until_what_it_polls_is_written(gpu, bundled, target):
+    n = 300
+    flag = gpu.alloc(4, np.array([0], dtype=np.uint32))
+    out = gpu.alloc(4 * n, np.full(n, 7, dtype=np.uint32))
+    run = start(bundled, target, "poll_until", [3], [100], [flag, STOP, out])
+    for _ in range(3):
+        assert run.run(4096) is None
+        assert run.polling
+        assert "asleep in s_sleep" in run.where()
+    assert (gpu.array(out, np.uint32, n) == 7).all()
+    gpu.memory.write_u32(flag, STOP)
+    stats = run.run(4096)
+    assert stats is not None and stats.workgroups == 3
+    np.testing.assert_array_equal(gpu.array(out, np.uint32, n), 3 * np.arange(n, dtype=np.uint32) + 1)
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_a_long_dispatch_runs_in_slices_to_the_end_it_has_in_one_go(gpu, bundled, target):
+    iterations = 5000  # a few instructions each: many slices of 1000 wave-instructions
+    whole = gpu.alloc(4 * 8)
+    expected = bundled(target, "busy_loop", [5], [64], [whole, iterations])
+    sliced = gpu.alloc(4 * 8)
+    run = start(bundled, target, "busy_loop", [5], [64], [sliced, iterations])
+    pauses = 0
+    while (stats := run.run(1000)) is None:
+        assert not run.polling  # paused because the slice ended, not because the waves wait
+        pauses += 1
+    assert pauses >= 5
+    assert stats == expected  # the same instructions and cycles: slicing changes nothing but when
+    assert gpu.array(sliced, np.uint32, 8).tolist() == gpu.array(whole, np.uint32, 8).tolist()
