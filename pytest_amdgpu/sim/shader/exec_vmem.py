@@ -276,6 +276,8 @@ def compile_mubuf(ctx: ShaderContext, inst: Instruction) -> Compiled:
     spec = VMEM.get(name.split("_", 1)[1])
     if spec is None:
         raise ctx.error(inst, f"unsupported buffer instruction {name}")
+    if spec.kind == "cache":  # no caches in the simulator: nothing to write back or invalidate
+        return _compiled(inst, lambda b, active, all_active: None, VMEM_CYCLES)
     f = inst.fields
     if f.get("lds") or f.get("tfe") or f.get("acc"):
         raise ctx.error(inst, "buffer loads to LDS, TFE and AGPR data are not modelled")

@@ -148,5 +148,8 @@ _VMEM_ATOMICS = (  # (GFX9/10 stem, GFX11+ 32-bit name, GFX11+ 64-bit name, oper
 for old, new32, new64, op in _VMEM_ATOMICS:
     register(VMEM, (f"atomic_{old}", f"atomic_{new32}"), MemSpec("atomic", 1, 4, atomic=op))
     register(VMEM, (f"atomic_{old}_x2", f"atomic_{new64}"), MemSpec("atomic", 2, 8, atomic=op))
+# Cache maintenance (buffer_wbl2 writes L2 back, buffer_invl2 / buffer_inv invalidate): the simulator has no
+# caches, so they order nothing there; decoded, disassembled and accepted as the memory model needs them.
+register(VMEM, ("wbl2", "invl2", "inv"), MemSpec("cache"))
 register(VMEM, "atomic_add_f32", MemSpec("atomic", 1, 4, atomic="fadd"))
 register(VMEM, "atomic_add_f64", MemSpec("atomic", 2, 8, atomic="fadd"))

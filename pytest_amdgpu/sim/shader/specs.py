@@ -42,7 +42,7 @@ class ValuSpec:
 class MemSpec:
     """SMEM, DS, FLAT/GLOBAL/SCRATCH and MUBUF: what moves where."""
 
-    kind: str  # "load", "store", "atomic", "load2", "store2", "permute", "gws", "nop"
+    kind: str  # "load", "store", "atomic", "load2", "store2", "permute", "gws", "cache", "nop"
     dwords: int = 1  # data dwords per lane (for 8/16-bit accesses: 1)
     byte_size: int = 4  # bytes per element in memory (1, 2, 4 or 4*dwords)
     signed: bool = False  # sub-dword loads sign-extend

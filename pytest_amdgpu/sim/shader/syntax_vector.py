@@ -272,6 +272,8 @@ def _flat(p: Printer, fmt: str, name: str) -> str:
 def _mubuf(p: Printer, name: str) -> str:
     spec = specs.VMEM.get(name.split("_", 1)[1]) or specs.MemSpec("load")
     f = p.f
+    if spec.kind == "cache":
+        return name + cache_bits(p, ("glc", "slc", "dlc"))
     bits = 32 * spec.dwords * (2 if spec.atomic == "cmpswap" else 1)
     if f["offen"] and f["idxen"]:
         vaddr = p.vgpr(f["vaddr"], 64)

@@ -54,7 +54,8 @@ BASE: dict[str, str] = {
     9:s_buffer_load_dwordx2 10:s_buffer_load_dwordx4 11:s_buffer_load_dwordx8 12:s_buffer_load_dwordx16
     16:s_store_dword 17:s_store_dwordx2 18:s_store_dwordx4 21:s_scratch_store_dword
     22:s_scratch_store_dwordx2 23:s_scratch_store_dwordx4 24:s_buffer_store_dword
-    25:s_buffer_store_dwordx2 26:s_buffer_store_dwordx4 38:s_atc_probe 39:s_atc_probe_buffer
+    25:s_buffer_store_dwordx2 26:s_buffer_store_dwordx4 32:s_dcache_inv 33:s_dcache_wb 34:s_dcache_inv_vol
+    35:s_dcache_wb_vol 36:s_memtime 37:s_memrealtime 38:s_atc_probe 39:s_atc_probe_buffer
     40:s_dcache_discard 41:s_dcache_discard_x2 64:s_buffer_atomic_swap 65:s_buffer_atomic_cmpswap
     66:s_buffer_atomic_add 67:s_buffer_atomic_sub 68:s_buffer_atomic_smin 69:s_buffer_atomic_umin
     70:s_buffer_atomic_smax 71:s_buffer_atomic_umax 72:s_buffer_atomic_and 73:s_buffer_atomic_or
