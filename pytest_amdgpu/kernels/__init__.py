@@ -28,6 +28,8 @@ KERNEL_NAMES = (
     "poll_until",
 )
 GWS_KERNEL_NAMES = ("gws_init", "gws_increment")  # every family but gfx12, which has no GWS
+# The memory model across agents: CDNA (gfx9) only, where kfdtest checks it
+MEMORY_MODEL_KERNEL_NAMES = ("write_release", "write_release_scalar", "read_acquire", "read_acquire_scalar")
 
 # Explicit arguments of each kernel, as (name, .type_name), in order: the contract README.md describes.
 KERNEL_ARGUMENTS: dict[str, tuple[tuple[str, str], ...]] = {
@@ -45,12 +47,17 @@ KERNEL_ARGUMENTS: dict[str, tuple[tuple[str, str], ...]] = {
     "poll_until": (("flag", "uint*"), ("stop", "uint"), ("out", "uint*")),
     "gws_init": (("value", "uint"), ("entry", "uint")),
     "gws_increment": (("counter", "uint*"), ("entry", "uint")),
+    "write_release": (("shared", "uint*"), ("first", "uint")),
+    "write_release_scalar": (("shared", "uint*"), ("first", "uint")),
+    "read_acquire": (("shared", "uint*"), ("out", "uint*")),
+    "read_acquire_scalar": (("shared", "uint*"), ("out", "uint*")),
 }
 
 
 def kernel_names_for(isa_family: str) -> tuple[str, ...]:
     """The kernels the bundle builds for an ISA family."""
-    return KERNEL_NAMES + (() if isa_family == "gfx12" else GWS_KERNEL_NAMES)
+    names = KERNEL_NAMES + (() if isa_family == "gfx12" else GWS_KERNEL_NAMES)
+    return names + (MEMORY_MODEL_KERNEL_NAMES if isa_family == "gfx9" else ())
 
 
 _COMMON_INSTRUCTIONS = frozenset(
@@ -115,6 +122,14 @@ INSTRUCTIONS_BY_ISA_FAMILY: dict[str, frozenset[str]] = {
     "gfx9": _COMMON_INSTRUCTIONS
     | _GFX9_MEMORY
     | _GWS
+    | {  # the memory-model kernels: scalar stores and cache maintenance
+        "s_store_dword",
+        "s_dcache_wb",
+        "s_dcache_inv",
+        "buffer_wbl2",
+        "buffer_inv",  # gfx94x
+        "buffer_invl2",  # gfx90a
+    }
     | {
         "s_add_u32",
         "s_addc_u32",

@@ -639,6 +639,246 @@ poll_until:
 .set .amdgcn.next_free_vgpr, 0
 .set .amdgcn.next_free_sgpr, 0
 
+// ---- The memory model across agents (gfx9 only: kfdtest runs these on CDNA) -----------------------------
+// A releaser writes five values on five cache lines (dwords 16, 32, 48, 64, 80 of `shared`), releases at
+// system scope (writes L2 back) and sets the flag shared[0] = 1; an acquirer polls the flag, acquires
+// (invalidates its caches) and copies the five dwords to the same places in `out`. Launch one work-item.
+// gfx94x spells the scopes sc0 sc1 and invalidates with buffer_inv; gfx90a writes L2 back with
+// buffer_wbl2 and invalidates it with buffer_invl2.
+
+// ---- write_release(u32* shared, u32 first): the five dwords = first .. first + 4, then release, flag = 1
+.text
+.globl write_release
+.p2align 8
+.type write_release,@function
+write_release:
+    s_load_dwordx2 s[4:5], s[0:1], 0x0         // shared
+    s_load_dword s6, s[0:1], 0x8               // first
+    s_waitcnt lgkmcnt(0)
+    v_mov_b32 v1, s6
+    v_mov_b32 v0, 0x40
+    global_store_dword v0, v1, s[4:5]
+    v_add_u32 v1, 1, v1
+    v_mov_b32 v0, 0x80
+    global_store_dword v0, v1, s[4:5]
+    v_add_u32 v1, 1, v1
+    v_mov_b32 v0, 0xc0
+    global_store_dword v0, v1, s[4:5]
+    v_add_u32 v1, 1, v1
+    v_mov_b32 v0, 0x100
+    global_store_dword v0, v1, s[4:5]
+    v_add_u32 v1, 1, v1
+    v_mov_b32 v0, 0x140
+    global_store_dword v0, v1, s[4:5]
+    v_add_u32 v1, 1, v1
+    s_waitcnt vmcnt(0)
+.if CACHE_SCOPE_BITS
+    buffer_wbl2 sc0 sc1                        // release at system scope
+    s_waitcnt vmcnt(0)
+    v_mov_b32 v0, 0
+    v_mov_b32 v1, 1
+    global_store_dword v0, v1, s[4:5] sc0 sc1  // the flag
+.else
+    buffer_wbl2
+    s_waitcnt vmcnt(0)
+    v_mov_b32 v0, 0
+    v_mov_b32 v1, 1
+    global_store_dword v0, v1, s[4:5] glc
+.endif
+    s_waitcnt vmcnt(0)
+    s_endpgm
+.size write_release, .-write_release
+
+.rodata
+.p2align 6
+.amdhsa_kernel write_release
+    .amdhsa_kernarg_size 272
+    .amdhsa_user_sgpr_kernarg_segment_ptr 1
+    .amdhsa_next_free_vgpr .amdgcn.next_free_vgpr
+    .amdhsa_next_free_sgpr .amdgcn.next_free_sgpr
+    .amdhsa_accum_offset 4
+.end_amdhsa_kernel
+.set .amdgcn.next_free_vgpr, 0
+.set .amdgcn.next_free_sgpr, 0
+
+// ---- write_release_scalar(u32* shared, u32 first): as write_release, with scalar stores -----------------
+.text
+.globl write_release_scalar
+.p2align 8
+.type write_release_scalar,@function
+write_release_scalar:
+    s_load_dwordx2 s[4:5], s[0:1], 0x0         // shared
+    s_load_dword s6, s[0:1], 0x8               // first
+    s_waitcnt lgkmcnt(0)
+    s_add_u32 s11, s6, 0
+    s_add_u32 s12, s6, 1
+    s_add_u32 s13, s6, 2
+    s_add_u32 s14, s6, 3
+    s_add_u32 s15, s6, 4
+    s_store_dword s11, s[4:5], 0x40
+    s_store_dword s12, s[4:5], 0x80
+    s_store_dword s13, s[4:5], 0xc0
+    s_store_dword s14, s[4:5], 0x100
+    s_store_dword s15, s[4:5], 0x140
+    s_waitcnt lgkmcnt(0)
+    s_dcache_wb                                // the scalar cache's dirty lines to L2
+    s_waitcnt lgkmcnt(0)
+.if CACHE_SCOPE_BITS
+    buffer_wbl2 sc0 sc1                        // release at system scope
+.else
+    buffer_wbl2
+.endif
+    s_waitcnt vmcnt(0)
+    s_mov_b32 s10, 1
+    s_store_dword s10, s[4:5], 0x0 glc         // the flag
+    s_waitcnt lgkmcnt(0)
+    s_dcache_wb
+    s_waitcnt lgkmcnt(0)
+    s_endpgm
+.size write_release_scalar, .-write_release_scalar
+
+.rodata
+.p2align 6
+.amdhsa_kernel write_release_scalar
+    .amdhsa_kernarg_size 272
+    .amdhsa_user_sgpr_kernarg_segment_ptr 1
+    .amdhsa_next_free_vgpr .amdgcn.next_free_vgpr
+    .amdhsa_next_free_sgpr .amdgcn.next_free_sgpr
+    .amdhsa_accum_offset 4
+.end_amdhsa_kernel
+.set .amdgcn.next_free_vgpr, 0
+.set .amdgcn.next_free_sgpr, 0
+
+// ---- read_acquire(u32* shared, u32* out): poll the flag, acquire, copy the five dwords with vector loads
+.text
+.globl read_acquire
+.p2align 8
+.type read_acquire,@function
+read_acquire:
+    s_load_dwordx4 s[4:7], s[0:1], 0x0         // shared, out
+    s_waitcnt lgkmcnt(0)
+.Lread_acquire_poll:
+    s_load_dword s8, s[4:5], 0x0 glc           // past the scalar cache
+    s_waitcnt lgkmcnt(0)
+    s_cmp_eq_u32 s8, 1
+    s_cbranch_scc1 .Lread_acquire_set
+    s_sleep 1
+    s_branch .Lread_acquire_poll
+.Lread_acquire_set:
+.if CACHE_SCOPE_BITS
+    buffer_inv sc0 sc1                         // acquire at system scope
+.else
+    buffer_invl2
+.endif
+    s_waitcnt vmcnt(0)
+    v_mov_b32 v0, 0x40
+    global_load_dword v1, v0, s[4:5]
+    s_waitcnt vmcnt(0)
+.if CACHE_SCOPE_BITS
+    global_store_dword v0, v1, s[6:7] sc0 sc1
+.else
+    global_store_dword v0, v1, s[6:7] glc
+.endif
+    v_mov_b32 v0, 0x80
+    global_load_dword v1, v0, s[4:5]
+    s_waitcnt vmcnt(0)
+.if CACHE_SCOPE_BITS
+    global_store_dword v0, v1, s[6:7] sc0 sc1
+.else
+    global_store_dword v0, v1, s[6:7] glc
+.endif
+    v_mov_b32 v0, 0xc0
+    global_load_dword v1, v0, s[4:5]
+    s_waitcnt vmcnt(0)
+.if CACHE_SCOPE_BITS
+    global_store_dword v0, v1, s[6:7] sc0 sc1
+.else
+    global_store_dword v0, v1, s[6:7] glc
+.endif
+    v_mov_b32 v0, 0x100
+    global_load_dword v1, v0, s[4:5]
+    s_waitcnt vmcnt(0)
+.if CACHE_SCOPE_BITS
+    global_store_dword v0, v1, s[6:7] sc0 sc1
+.else
+    global_store_dword v0, v1, s[6:7] glc
+.endif
+    v_mov_b32 v0, 0x140
+    global_load_dword v1, v0, s[4:5]
+    s_waitcnt vmcnt(0)
+.if CACHE_SCOPE_BITS
+    global_store_dword v0, v1, s[6:7] sc0 sc1
+.else
+    global_store_dword v0, v1, s[6:7] glc
+.endif
+    s_waitcnt vmcnt(0)
+    s_endpgm
+.size read_acquire, .-read_acquire
+
+.rodata
+.p2align 6
+.amdhsa_kernel read_acquire
+    .amdhsa_kernarg_size 272
+    .amdhsa_user_sgpr_kernarg_segment_ptr 1
+    .amdhsa_next_free_vgpr .amdgcn.next_free_vgpr
+    .amdhsa_next_free_sgpr .amdgcn.next_free_sgpr
+    .amdhsa_accum_offset 4
+.end_amdhsa_kernel
+.set .amdgcn.next_free_vgpr, 0
+.set .amdgcn.next_free_sgpr, 0
+
+// ---- read_acquire_scalar(u32* shared, u32* out): as read_acquire, with scalar loads and stores ---------
+.text
+.globl read_acquire_scalar
+.p2align 8
+.type read_acquire_scalar,@function
+read_acquire_scalar:
+    s_load_dwordx4 s[4:7], s[0:1], 0x0         // shared, out
+    s_waitcnt lgkmcnt(0)
+.Lread_acquire_scalar_poll:
+    s_load_dword s8, s[4:5], 0x0 glc
+    s_waitcnt lgkmcnt(0)
+    s_cmp_eq_u32 s8, 1
+    s_cbranch_scc1 .Lread_acquire_scalar_set
+    s_sleep 1
+    s_branch .Lread_acquire_scalar_poll
+.Lread_acquire_scalar_set:
+.if CACHE_SCOPE_BITS
+    buffer_inv sc0 sc1
+.else
+    buffer_invl2
+.endif
+    s_waitcnt vmcnt(0)
+    s_dcache_inv                               // and the scalar cache
+    s_load_dword s11, s[4:5], 0x40
+    s_load_dword s12, s[4:5], 0x80
+    s_load_dword s13, s[4:5], 0xc0
+    s_load_dword s14, s[4:5], 0x100
+    s_load_dword s15, s[4:5], 0x140
+    s_waitcnt lgkmcnt(0)
+    s_store_dword s11, s[6:7], 0x40 glc
+    s_store_dword s12, s[6:7], 0x80 glc
+    s_store_dword s13, s[6:7], 0xc0 glc
+    s_store_dword s14, s[6:7], 0x100 glc
+    s_store_dword s15, s[6:7], 0x140 glc
+    s_waitcnt lgkmcnt(0)
+    s_dcache_wb
+    s_waitcnt lgkmcnt(0)
+    s_endpgm
+.size read_acquire_scalar, .-read_acquire_scalar
+
+.rodata
+.p2align 6
+.amdhsa_kernel read_acquire_scalar
+    .amdhsa_kernarg_size 272
+    .amdhsa_user_sgpr_kernarg_segment_ptr 1
+    .amdhsa_next_free_vgpr .amdgcn.next_free_vgpr
+    .amdhsa_next_free_sgpr .amdgcn.next_free_sgpr
+    .amdhsa_accum_offset 4
+.end_amdhsa_kernel
+.set .amdgcn.next_free_vgpr, 0
+.set .amdgcn.next_free_sgpr, 0
+
 .amdgpu_metadata
 ---
 amdhsa.version: [ 1, 2 ]
@@ -1042,6 +1282,118 @@ amdhsa.kernels:
       - { .offset: 72, .size: 8, .value_kind: hidden_global_offset_y }
       - { .offset: 80, .size: 8, .value_kind: hidden_global_offset_z }
       - { .offset: 88, .size: 2, .value_kind: hidden_grid_dims }
+  - .name: write_release
+    .symbol: write_release.kd
+    .kernarg_segment_size: 272
+    .kernarg_segment_align: 8
+    .group_segment_fixed_size: 0
+    .private_segment_fixed_size: 0
+    .wavefront_size: 64
+    .sgpr_count: 16
+    .vgpr_count: 2
+    .agpr_count: 0
+    .max_flat_workgroup_size: 1024
+    .uses_dynamic_stack: false
+    .args:
+      - { .name: !str shared, .offset: 0, .size: 8, .value_kind: global_buffer, .address_space: global, .type_name: 'uint*' }
+      - { .name: !str first, .offset: 8, .size: 4, .value_kind: by_value, .type_name: 'uint' }
+      - { .offset: 16, .size: 4, .value_kind: hidden_block_count_x }
+      - { .offset: 20, .size: 4, .value_kind: hidden_block_count_y }
+      - { .offset: 24, .size: 4, .value_kind: hidden_block_count_z }
+      - { .offset: 28, .size: 2, .value_kind: hidden_group_size_x }
+      - { .offset: 30, .size: 2, .value_kind: hidden_group_size_y }
+      - { .offset: 32, .size: 2, .value_kind: hidden_group_size_z }
+      - { .offset: 34, .size: 2, .value_kind: hidden_remainder_x }
+      - { .offset: 36, .size: 2, .value_kind: hidden_remainder_y }
+      - { .offset: 38, .size: 2, .value_kind: hidden_remainder_z }
+      - { .offset: 56, .size: 8, .value_kind: hidden_global_offset_x }
+      - { .offset: 64, .size: 8, .value_kind: hidden_global_offset_y }
+      - { .offset: 72, .size: 8, .value_kind: hidden_global_offset_z }
+      - { .offset: 80, .size: 2, .value_kind: hidden_grid_dims }
+  - .name: write_release_scalar
+    .symbol: write_release_scalar.kd
+    .kernarg_segment_size: 272
+    .kernarg_segment_align: 8
+    .group_segment_fixed_size: 0
+    .private_segment_fixed_size: 0
+    .wavefront_size: 64
+    .sgpr_count: 16
+    .vgpr_count: 2
+    .agpr_count: 0
+    .max_flat_workgroup_size: 1024
+    .uses_dynamic_stack: false
+    .args:
+      - { .name: !str shared, .offset: 0, .size: 8, .value_kind: global_buffer, .address_space: global, .type_name: 'uint*' }
+      - { .name: !str first, .offset: 8, .size: 4, .value_kind: by_value, .type_name: 'uint' }
+      - { .offset: 16, .size: 4, .value_kind: hidden_block_count_x }
+      - { .offset: 20, .size: 4, .value_kind: hidden_block_count_y }
+      - { .offset: 24, .size: 4, .value_kind: hidden_block_count_z }
+      - { .offset: 28, .size: 2, .value_kind: hidden_group_size_x }
+      - { .offset: 30, .size: 2, .value_kind: hidden_group_size_y }
+      - { .offset: 32, .size: 2, .value_kind: hidden_group_size_z }
+      - { .offset: 34, .size: 2, .value_kind: hidden_remainder_x }
+      - { .offset: 36, .size: 2, .value_kind: hidden_remainder_y }
+      - { .offset: 38, .size: 2, .value_kind: hidden_remainder_z }
+      - { .offset: 56, .size: 8, .value_kind: hidden_global_offset_x }
+      - { .offset: 64, .size: 8, .value_kind: hidden_global_offset_y }
+      - { .offset: 72, .size: 8, .value_kind: hidden_global_offset_z }
+      - { .offset: 80, .size: 2, .value_kind: hidden_grid_dims }
+  - .name: read_acquire
+    .symbol: read_acquire.kd
+    .kernarg_segment_size: 272
+    .kernarg_segment_align: 8
+    .group_segment_fixed_size: 0
+    .private_segment_fixed_size: 0
+    .wavefront_size: 64
+    .sgpr_count: 16
+    .vgpr_count: 2
+    .agpr_count: 0
+    .max_flat_workgroup_size: 1024
+    .uses_dynamic_stack: false
+    .args:
+      - { .name: !str shared, .offset: 0, .size: 8, .value_kind: global_buffer, .address_space: global, .type_name: 'uint*' }
+      - { .name: !str out, .offset: 8, .size: 8, .value_kind: global_buffer, .address_space: global, .type_name: 'uint*' }
+      - { .offset: 16, .size: 4, .value_kind: hidden_block_count_x }
+      - { .offset: 20, .size: 4, .value_kind: hidden_block_count_y }
+      - { .offset: 24, .size: 4, .value_kind: hidden_block_count_z }
+      - { .offset: 28, .size: 2, .value_kind: hidden_group_size_x }
+      - { .offset: 30, .size: 2, .value_kind: hidden_group_size_y }
+      - { .offset: 32, .size: 2, .value_kind: hidden_group_size_z }
+      - { .offset: 34, .size: 2, .value_kind: hidden_remainder_x }
+      - { .offset: 36, .size: 2, .value_kind: hidden_remainder_y }
+      - { .offset: 38, .size: 2, .value_kind: hidden_remainder_z }
+      - { .offset: 56, .size: 8, .value_kind: hidden_global_offset_x }
+      - { .offset: 64, .size: 8, .value_kind: hidden_global_offset_y }
+      - { .offset: 72, .size: 8, .value_kind: hidden_global_offset_z }
+      - { .offset: 80, .size: 2, .value_kind: hidden_grid_dims }
+  - .name: read_acquire_scalar
+    .symbol: read_acquire_scalar.kd
+    .kernarg_segment_size: 272
+    .kernarg_segment_align: 8
+    .group_segment_fixed_size: 0
+    .private_segment_fixed_size: 0
+    .wavefront_size: 64
+    .sgpr_count: 16
+    .vgpr_count: 2
+    .agpr_count: 0
+    .max_flat_workgroup_size: 1024
+    .uses_dynamic_stack: false
+    .args:
+      - { .name: !str shared, .offset: 0, .size: 8, .value_kind: global_buffer, .address_space: global, .type_name: 'uint*' }
+      - { .name: !str out, .offset: 8, .size: 8, .value_kind: global_buffer, .address_space: global, .type_name: 'uint*' }
+      - { .offset: 16, .size: 4, .value_kind: hidden_block_count_x }
+      - { .offset: 20, .size: 4, .value_kind: hidden_block_count_y }
+      - { .offset: 24, .size: 4, .value_kind: hidden_block_count_z }
+      - { .offset: 28, .size: 2, .value_kind: hidden_group_size_x }
+      - { .offset: 30, .size: 2, .value_kind: hidden_group_size_y }
+      - { .offset: 32, .size: 2, .value_kind: hidden_group_size_z }
+      - { .offset: 34, .size: 2, .value_kind: hidden_remainder_x }
+      - { .offset: 36, .size: 2, .value_kind: hidden_remainder_y }
+      - { .offset: 38, .size: 2, .value_kind: hidden_remainder_z }
+      - { .offset: 56, .size: 8, .value_kind: hidden_global_offset_x }
+      - { .offset: 64, .size: 8, .value_kind: hidden_global_offset_y }
+      - { .offset: 72, .size: 8, .value_kind: hidden_global_offset_z }
+      - { .offset: 80, .size: 2, .value_kind: hidden_grid_dims }
 ...
 .end_amdgpu_metadata
 

@@ -239,11 +239,13 @@ def test_the_suites_pass_on_an_unbroken_driver(pytester: pytest.Pytester, monkey
         ),
         pytest.param(
             "peer-mapping",
-            ["test_multi_gpu.py", "test_faults.py"],
+            ["test_multi_gpu.py", "test_faults.py", "test_memory_model.py"],
             {
                 "test_every_peer_copies_from_and_to_a_peer_mapped_buffer",
                 "test_a_shared_buffer_written_by_one_gpu_is_read_by_the_other",
                 "test_a_gpu_cannot_reach_a_peer_buffer_it_has_no_mapping_for",
+                "test_what_one_gpu_releases_another_acquires",
+                "test_a_gpu_polling_its_vram_sees_what_a_remote_gpu_writes_there",
             },
             id="a-wrong-peer-mapping",
         ),
