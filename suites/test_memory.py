@@ -404,24 +404,31 @@ def test_big_gtt_blocks_allocated_until_refused_all_come_back_every_round(
 def test_cpu_writes_to_vram_reach_a_shader_after_an_hdp_flush(
     amdgpu_devices: DeviceSet, compute_queue, kernel, gpu_buffer
 ) -> None:
-    """HostHdpFlush: the CPU writes VRAM, flushes HDP through the remapped MMIO page, then a shader copies it.
+    """HostHdpFlush: a shader polls a flag in VRAM while the CPU writes data to VRAM, flushes HDP through the
+    remapped MMIO page and sets the flag; the shader ends its poll, and the copy after it reads the data.
 
     The simulator has no HDP cache, so there a missing flush goes unseen; the page, the store to its
-    HDP_MEM_FLUSH_CNTL register and the data path are what this checks.
+    HDP_MEM_FLUSH_CNTL register, the polling and the data path are what this checks.
     """
     device = amdgpu_devices[0]
     if not has_dedicated_vram(device):
         pytest.skip(f"gpu{device.index} has no framebuffer heap: there is no HDP in front of its memory")
     n = 1024
     data = np.random.default_rng(n).integers(0, 2**32, n, dtype=np.uint32)
-    local, copied = gpu_buffer(4 * n, "vram"), gpu_buffer(4 * (n + 1), "gtt")
+    local, flag = gpu_buffer(4 * n, "vram"), gpu_buffer(4, "vram")
+    copied, polled = gpu_buffer(4 * (n + 1), "gtt"), gpu_buffer(4, "gtt")
+    local.write(np.zeros(n, dtype=np.uint32))
+    flag.write(np.array([0xDEAD], dtype=np.uint32))
     copied.write(np.full(n + 1, 0xDEAD_BEEF, dtype=np.uint32))
     with device.alloc_mmio_remap() as mmio:
         assert mmio.size == 4096 and device.gpu_id in mmio.mapped_gpu_ids
+        compute_queue.dispatch(kernel("poll_until"), grid=1, block=1, args=[flag, np.uint32(0xCAFE), polled])
+        compute_queue.dispatch(kernel("copy_dword"), grid=n // 256, block=256, args=[copied, local, n])
+        done = compute_queue.submit()
         local.write(data)
         mmio.cpu.store_u32(KFD_MMIO_REMAP_HDP_MEM_FLUSH_CNTL, 1)
-        compute_queue.dispatch(kernel("copy_dword"), grid=n // 256, block=256, args=[copied, local, n])
-        compute_queue.submit().wait()
+        flag.write(np.array([0xCAFE], dtype=np.uint32))
+        done.wait()
     words = copied.read(np.uint32)
     np.testing.assert_array_equal(words[:n], data)
     assert words[n] == 0xDEAD_BEEF, "the shader copied past its end"
@@ -429,30 +436,31 @@ def test_cpu_writes_to_vram_reach_a_shader_after_an_hdp_flush(
 
 @pytest.mark.amdgpu(gpus=2)
 def test_a_peer_writes_vram_flushes_its_owner_hdp_and_the_owner_reads_it(
-    amdgpu_devices: DeviceSet, gpu_buffer, timeline_semaphore, kernel
+    amdgpu_devices: DeviceSet, gpu_buffer, kernel
 ) -> None:
-    """DeviceHdpFlush: a peer writes the owner's VRAM, then the owner's HDP flush register, then signals.
-
-    The owner's shader, submitted first and waiting on that signal, copies out what the peer wrote.
-    """
+    """DeviceHdpFlush: the owner's shader polls a flag in its VRAM; a peer writes data to that VRAM, then the
+    owner's HDP flush register (the owner's MMIO page mapped on the peer), then the flag; the owner's poll
+    ends and the copy after it reads what the peer wrote."""
     owner, peer = amdgpu_devices[0], amdgpu_devices[1]
     if not has_dedicated_vram(owner):
         pytest.skip(f"gpu{owner.index} has no framebuffer heap: there is no HDP in front of its memory")
     n = 1024
     data = np.arange(n, dtype=np.uint32) * 0x0001_0001 + 0xBEEF
-    shared, copied = gpu_buffer(4 * n, "vram", device=owner), gpu_buffer(4 * n, "gtt", device=owner)
+    shared, flag = gpu_buffer(4 * n, "vram", device=owner), gpu_buffer(4, "vram", device=owner)
+    copied, polled = gpu_buffer(4 * n, "gtt", device=owner), gpu_buffer(4, "gtt", device=owner)
     shared.map_to(peer)
+    flag.map_to(peer)
+    shared.fill(0)
+    flag.write(np.array([0xDEAD], dtype=np.uint32))
     copied.fill(0)
-    semaphore = timeline_semaphore(device=owner)
-    semaphore.map_to(peer)
     with owner.alloc_mmio_remap() as mmio, owner.compute_queue() as reader, peer.compute_queue() as writer:
         mmio.map_to(peer)
-        reader.wait(semaphore, 1)
+        reader.dispatch(kernel("poll_until"), grid=1, block=1, args=[flag, np.uint32(0xCAFE), polled])
         reader.dispatch(kernel("copy_dword"), grid=n // 256, block=256, args=[copied, shared, n])
         done = reader.submit()
-        assert not copied.read().any(), "the owner read before the peer signalled"
+        assert not copied.read().any(), "the owner read before the peer set the flag"
         writer.write(shared, data).write(mmio, [1], offset=KFD_MMIO_REMAP_HDP_MEM_FLUSH_CNTL)
-        writer.signal(semaphore, 1).submit().wait()
+        writer.write(flag, [0xCAFE]).submit().wait()
         done.wait()
     np.testing.assert_array_equal(copied.read(np.uint32), data)
 
