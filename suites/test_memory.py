@@ -265,6 +265,43 @@ def test_gtt_beyond_the_system_memory_limit_fails_with_enomem_and_leaks_nothing(
         assert afterwards.read(np.uint8, 1)[0] == 1
 
 
+def test_the_largest_system_buffer_is_found_and_used_and_a_larger_one_refused(
+    amdgpu_devices: DeviceSet,
+) -> None:
+    """LargestSysBufferTest: a binary search (64 MiB steps) for the largest GTT buffer the kernel allocates
+    and maps to the GPU; it is most of system memory (KFD keeps back a part for itself), both its ends
+    work, one step more is ENOMEM, and nothing is left allocated."""
+    device = amdgpu_devices[0]
+    if not has_dedicated_vram(device):
+        pytest.skip(
+            f"gpu{device.index} shares system memory with the CPU: kfdtest skips APUs (it can lock them)"
+        )
+    cpus = [node for node in amdgpu_devices.process.topology.nodes if node.is_cpu]
+    system_bytes = sum(bank.properties.get("size_in_bytes", 0) for node in cpus for bank in node.mem_banks)
+    step = 64 << 20
+    buffers_before = len(device.live_buffers)
+    low, high = 0, system_bytes + step  # low always allocates, high never does
+    while high - low > step:
+        size = (low + high) // 2 // step * step
+        try:
+            device.alloc(size, "gtt").free()
+        except KfdIoctlError as refused:
+            assert refused.errno == errno.ENOMEM, refused
+            high = size
+        else:
+            low = size
+    assert low >= system_bytes // 2, f"only {low >> 20} MiB of {system_bytes >> 20} MiB could be allocated"
+    with device.alloc(low, "gtt") as largest:
+        marks = np.array([0x600D_F00D], dtype=np.uint32)
+        largest.write(marks)
+        largest.write(marks, offset=low - 4)
+        assert largest.read(np.uint32, 1)[0] == largest.read(np.uint32, 1, offset=low - 4)[0] == 0x600D_F00D
+    with pytest.raises(KfdIoctlError) as refused:
+        device.alloc(low + step, "gtt")
+    assert refused.value.errno == errno.ENOMEM
+    assert len(device.live_buffers) == buffers_before
+
+
 def test_a_freed_buffer_refuses_every_use(amdgpu_devices: DeviceSet) -> None:
     device = amdgpu_devices[0]
     buffer = device.alloc(4096, "vram")
