@@ -33,6 +33,7 @@ from pytest_amdgpu.sim.memory import (
     UserPtrBacking,
     copy_from_user,
     copy_to_user,
+    first_missing_page,
     memfd_name,
     open_memfd_names,
 )
@@ -171,6 +172,7 @@ class SimPdd:
     doorbells: Backing | None = None
     mmio: Backing | None = None
     scratch_backing_va: int = 0
+    idr_floor: int = 0  # no free handle index below this one (keeps new_idr from rescanning every handle)
     num_gws: int = 0  # qpd.num_gws: the GWS entries the one GWS queue of the process holds on this GPU
     gws_values: np.ndarray | None = None  # those entries' semaphore values (uint32), while a queue holds them
 
@@ -185,10 +187,15 @@ class SimPdd:
 
     def new_idr(self) -> int:
         """idr_alloc(..., 0, 0): the lowest free handle index, starting at 0."""
-        idr = 0
+        idr = self.idr_floor
         while idr in self.objects:
             idr += 1
+        self.idr_floor = idr  # every index below is taken (release_idr lowers it again)
         return idr
+
+    def release_idr(self, idr: int) -> None:
+        self.objects.pop(idr, None)
+        self.idr_floor = min(self.idr_floor, idr)
 
     @staticmethod
     def limit_of(base: int) -> int:
@@ -659,11 +666,9 @@ class SimKfd:
     @staticmethod
     def _userptr_backing(addr: int, size: int) -> UserPtrBacking:
         """Register user pages: every page must exist now (get_user_pages), else EFAULT."""
-        try:
-            for page in range(addr, addr + size, PAGE_SIZE):
-                copy_from_user(page, 1)
-        except UserFaultError as fault:
-            raise KernelError(errno.EFAULT, f"user pages at {fault.addr:#x} are not mapped") from None
+        missing = first_missing_page(addr, size, PAGE_SIZE) if addr > 0 else addr
+        if missing is not None:
+            raise KernelError(errno.EFAULT, f"user pages at {missing:#x} are not mapped")
         return UserPtrBacking(addr, size)
 
     def _lookup_bo(self, process: SimProcess, handle: int, missing_errno: int) -> tuple[SimPdd, SimBo]:
@@ -691,7 +696,7 @@ class SimKfd:
         self._release_bo(pdd, bo)
 
     def _release_bo(self, pdd: SimPdd, bo: SimBo) -> None:
-        pdd.objects.pop(bo.idr, None)
+        pdd.release_idr(bo.idr)
         self._drm_offsets.pop(bo.drm_offset, None)
         exported = None if bo.imported else self._dmabufs.get(getattr(bo.backing, "name", ""))
         if not bo.imported and exported is None:

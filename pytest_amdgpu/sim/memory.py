@@ -61,6 +61,26 @@ def copy_from_user(addr: int, size: int) -> bytes:
     return buffer.raw
 
 
+def first_missing_page(addr: int, size: int, page_bytes: int) -> int | None:
+    """The first page of [addr, addr + size) no readable mapping of this process covers, or None when every
+    page is covered: what get_user_pages needs of a range (a VMA with read access over each page)."""
+    first = addr - addr % page_bytes
+    end = addr + size
+    covered = first
+    with open("/proc/self/maps", "rb") as maps:
+        for line in maps:
+            span, perms = line.split(b" ", 2)[:2]
+            low, high = (int(part, 16) for part in span.split(b"-"))
+            if high <= covered:
+                continue
+            if low > covered or perms[:1] != b"r":
+                return covered  # a hole, or a mapping that cannot be read
+            covered = high
+            if covered >= end:
+                return None
+    return covered if covered < end else None
+
+
 def copy_to_user(addr: int, data: bytes) -> None:
     """Write `data` at user address `addr`; raises UserFaultError where the kernel would return EFAULT."""
     source = ctypes.create_string_buffer(bytes(data), len(data))
