@@ -201,6 +201,19 @@ def _rows_of(value, rows: np.ndarray, n_waves: int):
     return value
 
 
+def _results(spec: ValuSpec, plan: _Plan, values: list, result):
+    """A VALU result after its carry is split off, integer clamping and float output modifiers: (result,
+    carry or None)."""
+    carry = None
+    if spec.carry_out:
+        result, carry = result
+    if plan.int_clamp is not None:
+        result = plan.int_clamp(values, result)
+    if plan.post is not None:
+        result = plan.post(result)
+    return result, carry
+
+
 COMPACT_FRACTION = 0.5  # below this share of active waves, compute only their rows
 TEMPLATE_MIN_WORKGROUPS = 4  # with fewer workgroups in a batch, computing on templates saves nothing
 
@@ -220,8 +233,7 @@ def template_scope(b: WaveBatch, active: np.ndarray, all_active: bool) -> np.nda
 def _template_alu(plan: _Plan, spec: ValuSpec):
     """Run a VALU instruction once on workgroup templates, when its sources and EXEC allow it: the result
     is the same for every workgroup, so it is computed on (waves_per_workgroup, L) and broadcast."""
-    fn, sources = spec.fn, plan.template_sources
-    post, int_clamp, exec_out, compare = plan.post, plan.int_clamp, plan.exec_out, spec.compare
+    fn, sources, exec_out, compare = spec.fn, plan.template_sources, plan.exec_out, spec.compare
     row, dst_index, dst_bits = plan.mask_row, plan.dst_index, plan.dst_bits
 
     def run(b: WaveBatch, active: np.ndarray, all_active: bool, executing: np.ndarray) -> bool:
@@ -236,13 +248,7 @@ def _template_alu(plan: _Plan, spec: ValuSpec):
             if exec_out:
                 b.write_mask_template(EXEC_LO, bits, active, all_active)
             return True
-        carry = None
-        if spec.carry_out:
-            result, carry = result
-        if int_clamp is not None:
-            result = int_clamp(values, result)
-        if post is not None:
-            result = post(result)
+        result, carry = _results(spec, plan, values, result)
         if dst_index is not None:
             lanes = None if executing.all() else executing
             if dst_bits == 64:
@@ -287,7 +293,7 @@ def _column_alu(plan: _Plan, spec: ValuSpec):
     workgroup and take the general path."""
     if spec.compare or spec.carry_out or plan.dst_index is None:
         return None
-    fn, sources, post, int_clamp = spec.fn, plan.sources, plan.post, plan.int_clamp
+    fn, sources = spec.fn, plan.sources
     dst_index, dwords = plan.dst_index, max(plan.dst_bits // 32, 1)
 
     def run(b: WaveBatch, executing: np.ndarray) -> None:
@@ -297,12 +303,7 @@ def _column_alu(plan: _Plan, spec: ValuSpec):
         positions = lane_run(flat)
         waves = flat // b.lanes
         values = [workgroup_columns(b, read(b), positions, waves) for read in sources]
-        result = fn(*values)
-        if int_clamp is not None:
-            result = int_clamp(values, result)
-        if post is not None:
-            result = post(result)
-        result = np.asarray(result)
+        result = np.asarray(_results(spec, plan, values, fn(*values))[0])
         if dwords == 2:
             wide = result.astype(U64)
             parts = [(wide & U64(0xFFFF_FFFF)).astype(U32), (wide >> U64(32)).astype(U32)]
@@ -318,7 +319,7 @@ def _column_alu(plan: _Plan, spec: ValuSpec):
 def _execute(plan: _Plan, spec: ValuSpec):
     fn = spec.fn
     sources, mask_in, dst, mask_out = plan.sources, plan.mask_in, plan.dst, plan.mask_out
-    post, int_clamp, exec_out, compare = plan.post, plan.int_clamp, plan.exec_out, spec.compare
+    exec_out, compare = plan.exec_out, spec.compare
     on_templates = _template_alu(plan, spec) if mask_in is None else None
     on_columns = _column_alu(plan, spec) if mask_in is None else None
 
@@ -331,13 +332,7 @@ def _execute(plan: _Plan, spec: ValuSpec):
             if exec_out:
                 b.write_mask_lanes(EXEC_LO, bits, active, all_active, rows)
             return
-        carry = None
-        if spec.carry_out:
-            result, carry = result
-        if int_clamp is not None:
-            result = int_clamp(values, result)
-        if post is not None:
-            result = post(result)
+        result, carry = _results(spec, plan, values, result)
         if dst is not None:
             dst(b, result, lanes, rows)
         if carry is not None:
