@@ -56,7 +56,7 @@ class SimQueue:
     eop_va: int = 0
     ctx_save_va: int = 0
     buffers: list[SimBo] = field(default_factory=list)
-    state: str = "idle"  # idle | blocked | error
+    state: str = "idle"  # idle | busy | blocked | running | polling (a dispatch in flight) | error
     blocked_on: str = ""
     error_report: str = ""
     read_units: int = 0  # the engine's read pointer, in the queue's units, never wrapped

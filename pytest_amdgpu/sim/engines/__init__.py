@@ -199,8 +199,8 @@ class GpuEngines:
             return StepResult.IDLE
         if result == StepResult.BLOCKED:
             queue.state, queue.blocked_on = "blocked", runtime.blocked_reason
-        elif result in (StepResult.RUNNING, StepResult.POLLING):
-            queue.state, queue.blocked_on = "running", runtime.blocked_reason
+        elif result in (StepResult.RUNNING, StepResult.POLLING):  # state "running" or "polling"
+            queue.state, queue.blocked_on = result, runtime.blocked_reason
         elif result == StepResult.EXECUTED:
             queue.state, queue.blocked_on = ("idle" if runtime.pending_bytes == 0 else "busy"), ""
         return result
@@ -219,14 +219,15 @@ class GpuEngines:
         self.hooks.queue_error(runtime.queue, report)
 
     def has_blocked(self) -> bool:
-        """Whether a queue waits on memory or runs a dispatch (only such a queue can go on after a CPU
-        store)."""
-        return any(runtime.queue.state in ("blocked", "running") for runtime in self.queues.values())
+        """Whether a queue waits on memory, or runs a dispatch whose waves poll it (only such a queue can go
+        on after a CPU store; a dispatch that is merely long goes on when someone waits for it)."""
+        return any(runtime.queue.state in ("blocked", "polling") for runtime in self.queues.values())
 
     def has_running(self) -> bool:
         """Whether a dispatch is in flight on an active queue: the GPU is busy, not stalled."""
         return any(
-            runtime.queue.state == "running" and runtime.queue.active for runtime in self.queues.values()
+            runtime.queue.state in ("running", "polling") and runtime.queue.active
+            for runtime in self.queues.values()
         )
 
     def stall_report(self) -> list[str]:

@@ -255,17 +255,20 @@ def _run_batch(
     """Issue instructions until every wave ends: always the lowest PC among the waves that can run, for all
     the waves at that PC together (so waves of a workgroup reconverge after divergent branches).
 
-    Returns True when every wave has ended, False when the batch pauses with its state kept in `b` (call
-    again to go on): after a wave has run `pause_after` instructions in this call, or when every live wave
-    sleeps (s_sleep) or waits at a barrier behind one that sleeps: a polling loop, which only a change made
-    by someone else can end. A wave past `budget` instructions in all is an error (None: no limit).
+    Returns True when every wave has ended. With `pause_after`, returns False when the batch pauses with
+    its state kept in `b` (call again to go on): after a wave has run `pause_after` instructions in this
+    call, or when every live wave sleeps (s_sleep), waits at ds_gws_sema_p, or waits at a barrier behind
+    such a wave: a polling loop or a semaphore, which only a change made by someone else can end. Without
+    it, sleeping waves run on and GWS waiters nobody can release are a deadlock error. A wave past `budget`
+    instructions in all is an error (None: no limit).
     """
     never = np.iinfo(np.int64).max
     stats = plan.stats
     cache = ctx.cache
     steps = 0
     started = b.executed.copy() if pause_after is not None else None
-    b.sleeping[:] = False
+    b.sleeping[:] = False  # (re)starting: sleeping waves wake, GWS waiters try their sema_p again
+    b.gws_wait[:] = False
     active: np.ndarray | None = None
     pc = n_active = 0
     all_active = False
@@ -277,8 +280,13 @@ def _run_batch(
             if not ready.any():
                 if b.done.all():
                     return True
-                if b.sleeping.any():  # a polling loop: pause until the outside world changes
-                    return False
+                if pause_after is not None and (b.sleeping.any() or b.gws_wait.any()):
+                    return False  # polling, or waiting on GWS: pause until someone else changes something
+                if (
+                    b.sleeping.any()
+                ):  # run_dispatch runs polling loops on: only the instruction limit ends them
+                    b.sleeping[:] = False
+                    continue
                 if not _release_barriers(b):
                     if b.gws_wait.any():
                         raise ShaderError(
@@ -449,6 +457,5 @@ def run_dispatch(
             count = min(plan.workgroups_per_batch, plan.workgroups - first)
             batch = _initial_state(plan, first, count, batch)
             plan.stats["waves"] += batch.n_waves
-            while not _run_batch(ctx, batch, plan, max_wave_instructions):
-                batch.sleeping[:] = False  # a polling loop: run on (only the instruction limit ends it)
+            _run_batch(ctx, batch, plan, max_wave_instructions)
     return _stats(plan)

@@ -9,8 +9,10 @@ offset[5:0] + M0[21:16]. The operations are per wave, not per lane, and run in w
 - ds_gws_sema_p: a wave takes one from the entry, or waits at this instruction until it can;
 - ds_gws_sema_release_all: every wave waiting on the entry goes on without taking anything.
 
-A wave that waits is retried whenever another wave releases; waves waiting with nothing left to release
-them stop the dispatch (deadlock), as they would hang a GPU.
+A wave that waits is retried whenever another wave releases. On the CP (DispatchRun) waves that only
+wait on GWS pause the dispatch, as polling does: a dispatch of another queue of the process may release
+them. Run to the end at once (run_dispatch), waves left waiting with nothing to release them are a
+deadlock error.
 """
 
 from __future__ import annotations
@@ -83,6 +85,7 @@ def compile_gws(ctx: ShaderContext, inst: Instruction, spec: MemSpec) -> Compile
             if refused:  # they wait here, and run this instruction again after a release
                 b.pc[refused] = inst.pc
                 b.gws_wait[refused] = True
+                b.gws_entry[refused] = entries[np.isin(waves, refused)]
             return
         if name == "ds_gws_sema_v":
             np.add.at(gws, entries, 1)
@@ -93,7 +96,7 @@ def compile_gws(ctx: ShaderContext, inst: Instruction, spec: MemSpec) -> Compile
             gws[entries] = values  # in wave order: the last wave to initialise an entry sets it
         else:  # ds_gws_sema_release_all: the waiting waves go on past their sema_p
             waiting = np.flatnonzero(b.gws_wait)
-            released = waiting[np.isin(entries_of(b, waiting), entries)] if waiting.size else waiting
+            released = waiting[np.isin(b.gws_entry[waiting], entries)]  # the entry each one's sema_p named
             b.pc[released] += inst.size
             b.gws_wait[released] = False
             return

@@ -105,6 +105,7 @@ class WaveBatch:
         self.done = np.zeros(n_waves, dtype=np.bool_)
         self.blocked = np.zeros(n_waves, dtype=np.bool_)  # waiting at a barrier
         self.gws_wait = np.zeros(n_waves, dtype=np.bool_)  # waiting at a ds_gws_sema_p for a release
+        self.gws_entry = np.zeros(n_waves, dtype=np.int64)  # the GWS entry a waiting wave's sema_p named
         self.sleeping = np.zeros(n_waves, dtype=np.bool_)  # ran s_sleep: polling; runs on at the next slice
         self.barrier_signals = np.zeros(n_waves, dtype=np.int64)
         self.executed = np.zeros(n_waves, dtype=np.int64)

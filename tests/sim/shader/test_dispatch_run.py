@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pytest_amdgpu.sim.shader import DispatchRun
+from pytest_amdgpu.sim.shader import DispatchRun, ShaderError
 
 STOP = 0x1234_5678
 TARGETS = ["gfx90a", "gfx942", "gfx1030", "gfx1100", "gfx1201"]
@@ -55,3 +55,23 @@ def test_a_long_dispatch_runs_in_slices_to_the_end_it_has_in_one_go(gpu, bundled
     assert pauses >= 5
     assert stats == expected  # the same instructions and cycles: slicing changes nothing but when
     assert gpu.array(sliced, np.uint32, 8).tolist() == gpu.array(whole, np.uint32, 8).tolist()
+
+
+def test_run_dispatch_keeps_its_instruction_limit_for_a_polling_loop(gpu, asm, launch):
+    code = asm(".Lloop:\ns_sleep 1\ns_branch .Lloop\ns_endpgm", "gfx942")
+    with pytest.raises(ShaderError, match="infinite loop guard"):
+        launch("gfx942", code, kwargs={"max_wave_instructions": 1000}).run()
+
+
+def test_waves_waiting_on_gws_pause_the_dispatch_until_another_releases(gpu, asm, launch):
+    # every wave takes entry 0 (value 0): a dispatch of another queue must release it
+    code = asm("s_mov_b32 m0, 0\nds_gws_sema_p gds\ns_waitcnt lgkmcnt(0)\ns_endpgm", "gfx942")
+    gws = np.zeros(64, dtype=np.uint32)
+    run = DispatchRun(launch("gfx942", code, grid=(3, 1, 1), gws=gws).state(), gpu.memory)
+    assert run.run(4096) is None and run.polling
+    gws[0] = 2  # two sema_v from elsewhere
+    assert run.run(4096) is None  # two waves went through, the third still waits
+    gws[0] += 1
+    stats = run.run(4096)
+    assert stats is not None and stats.waves == 3
+    assert gws[0] == 0

@@ -132,3 +132,26 @@ def test_release_all_lets_every_waiting_wave_through_without_taking(gpu, asm, la
     gws = np.zeros(64, dtype=np.uint32)
     launch("gfx942", code, grid=(4, 1, 1), gws=gws).run()
     assert gws[0] == 0
+
+
+def test_release_all_releases_the_entry_the_waiters_named_however_they_spelled_it(gpu, asm, launch):
+    # the waiters name entry 3 as offset:0 + M0[21:16] = 3; the releaser as offset:3 + M0 0
+    code = asm(
+        """
+        s_cmp_eq_u32 s0, 2                     // workgroup 2 releases, the others wait
+        s_cbranch_scc1 .Lrelease
+        s_mov_b32 m0, 0x30000
+        ds_gws_sema_p gds
+        s_waitcnt lgkmcnt(0)
+        s_endpgm
+    .Lrelease:
+        s_sleep 1
+        s_mov_b32 m0, 0
+        ds_gws_sema_release_all offset:3 gds
+        s_endpgm
+        """,
+        "gfx942",
+    )
+    gws = np.zeros(64, dtype=np.uint32)
+    launch("gfx942", code, grid=(3, 1, 1), gws=gws).run()  # a deadlock error if the waiters stayed
+    assert gws[3] == 0
