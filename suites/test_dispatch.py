@@ -304,16 +304,10 @@ def test_dependent_dispatches_separated_by_a_partial_flush(
     ones.write(np.ones(n, dtype=np.int32))
     ping.write(np.arange(n, dtype=np.int32))
     buffers = [ping, pong]
-    wait_for_idle = pm4.build(
-        compute_queue.dialect,
-        "EVENT_WRITE",
-        event_type=pm4.CS_PARTIAL_FLUSH,
-        event_index=pm4.EVENT_INDEX_CS_PARTIAL_FLUSH,
-    )
     for step in range(steps):
         src, dst = buffers[step % 2], buffers[(step + 1) % 2]
         compute_queue.dispatch(add, grid=n // 256, block=256, args=[src, ones, dst, np.uint32(n)])
-        compute_queue.emit(wait_for_idle).barrier()
+        compute_queue.wait_for_dispatches().barrier()
     compute_queue.submit().wait()
     np.testing.assert_array_equal(buffers[steps % 2].read(np.int32), np.arange(n) + steps)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -62,17 +63,12 @@ def test_queues_with_running_dispatches_are_created_around_and_destroyed(
     flag.write(np.array([0], dtype=np.uint32))
     out = gpu_buffer(4 * 0x10000, "gtt")
     program = kernel("poll_until")
-    first = device.compute_queue()
-    second = device.compute_queue()
-    third = None
-    try:
+    with contextlib.ExitStack() as queues:  # destroys all three, running or not, each even if another fails
+        first = queues.enter_context(device.compute_queue())
+        second = queues.enter_context(device.compute_queue())
         first.dispatch(program, grid=256, block=256, args=[flag, np.uint32(STOP), out]).submit()
         second.dispatch(program, grid=256, block=256, args=[flag, np.uint32(STOP), out]).submit()
-        third = device.compute_queue()
-    finally:
-        for queue in (first, second, third):
-            if queue is not None:
-                queue.destroy()
+        queues.enter_context(device.compute_queue())
     done = gpu_buffer(64 * 4, "gtt")
     with device.compute_queue() as queue:
         queue.dispatch(

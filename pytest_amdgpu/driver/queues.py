@@ -588,6 +588,19 @@ class ComputeQueue(Queue):
         self.emit(self._release(addr, 0, pm4.EOP_DATA_SEL_TIMESTAMP))
         return self
 
+    def wait_for_dispatches(self) -> ComputeQueue:
+        """CS_PARTIAL_FLUSH: the CP starts nothing after this until every earlier dispatch has ended (without
+        it the next dispatch may start while the previous one runs)."""
+        self.emit(
+            pm4.build(
+                self.dialect,
+                "EVENT_WRITE",
+                event_type=pm4.CS_PARTIAL_FLUSH,
+                event_index=pm4.EVENT_INDEX_CS_PARTIAL_FLUSH,
+            )
+        )
+        return self
+
     def barrier(self) -> ComputeQueue:
         """Invalidate and write back every cache level before later packets read memory."""
         self.emit(pm4.build(self.dialect, "ACQUIRE_MEM", **ACQUIRE_INVALIDATE_FIELDS[self.dialect]))
