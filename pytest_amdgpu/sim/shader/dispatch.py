@@ -11,6 +11,7 @@ import numpy as np
 from pytest_amdgpu.sim.memory import GpuFaultError, GpuMemory
 from pytest_amdgpu.sim.shader.context import Compiled, ShaderContext
 from pytest_amdgpu.sim.shader.errors import ShaderError
+from pytest_amdgpu.sim.shader.exec_gws import wake_waiters
 from pytest_amdgpu.sim.shader.opcodes import tables_for
 from pytest_amdgpu.sim.shader.operands import EXEC_LO, LAYOUTS
 from pytest_amdgpu.sim.shader.targets import TargetProperties, properties
@@ -267,8 +268,8 @@ def _run_batch(
     cache = ctx.cache
     steps = 0
     started = b.executed.copy() if pause_after is not None else None
-    b.sleeping[:] = False  # (re)starting: sleeping waves wake, GWS waiters try their sema_p again
-    b.gws_wait[:] = False
+    b.sleeping[:] = False  # (re)starting: sleeping waves wake; GWS waiters whose entry another
+    wake_waiters(b, ctx.gws)  # queue's dispatch raised try their sema_p again, the others keep waiting
     active: np.ndarray | None = None
     pc = n_active = 0
     all_active = False
@@ -348,7 +349,7 @@ def _run_batch(
                     "max_wave_instructions)",
                 )
             if started is not None and int((b.executed - started).max()) >= pause_after:
-                return False
+                return bool(b.done.all())  # (the slice may end on the last s_endpgm)
             steps = 0
 
 
@@ -405,10 +406,14 @@ class DispatchRun:
         pcs = sorted({int(pc) for pc in b.pc[live]})
         shown = ", ".join(f"{pc:#x}" for pc in pcs[:4]) + (" ..." if len(pcs) > 4 else "")
         asleep = int(np.count_nonzero(b.sleeping & live))
+        waiting = int(np.count_nonzero(b.gws_wait & live))
         first = self.next_workgroup - b.n_workgroups
+        notes = [f"{asleep} asleep in s_sleep"] * bool(asleep) + [
+            f"{waiting} waiting at ds_gws_sema_p"
+        ] * bool(waiting)
         return (
             f"{int(np.count_nonzero(live))} live waves of workgroups {first} to {self.next_workgroup - 1} "
-            f"of {self.plan.workgroups} at PC {shown}" + (f" ({asleep} asleep in s_sleep)" if asleep else "")
+            f"of {self.plan.workgroups} at PC {shown}" + (f" ({', '.join(notes)})" if notes else "")
         )
 
 

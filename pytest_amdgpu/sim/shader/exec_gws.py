@@ -100,6 +100,15 @@ def compile_gws(ctx: ShaderContext, inst: Instruction, spec: MemSpec) -> Compile
             b.pc[released] += inst.size
             b.gws_wait[released] = False
             return
-        b.gws_wait[:] = False  # a release: every waiting wave tries its sema_p again
+        wake_waiters(b, gws)  # the waves whose entry now has something to take try their sema_p again
 
     return Compiled(inst, run, GWS_CYCLES, False, True)
+
+
+def wake_waiters(b: WaveBatch, gws: np.ndarray | None) -> None:
+    """Waves waiting at ds_gws_sema_p whose entry is above 0 may take it: they run their sema_p again (in
+    wave order, so the first ones get it). The others keep waiting, for a later release or release_all."""
+    waiting = np.flatnonzero(b.gws_wait)
+    if gws is None or waiting.size == 0:
+        return
+    b.gws_wait[waiting[gws[b.gws_entry[waiting]] > 0]] = False

@@ -75,3 +75,36 @@ def test_waves_waiting_on_gws_pause_the_dispatch_until_another_releases(gpu, asm
     stats = run.run(4096)
     assert stats is not None and stats.waves == 3
     assert gws[0] == 0
+
+
+RELEASE_AFTER_A_SLEEP = """
+    s_cmp_eq_u32 s0, 1                     // workgroup 1 sleeps, then releases; workgroup 0 waits
+    s_cbranch_scc0 .Lwaiter
+    s_sleep 1
+    s_mov_b32 m0, 0
+    ds_gws_sema_release_all gds            // (at a lower PC than the sema_p it releases)
+    s_endpgm
+.Lwaiter:
+    s_mov_b32 m0, 0
+    ds_gws_sema_p gds
+    s_waitcnt lgkmcnt(0)
+    s_endpgm
+"""
+
+
+def test_a_wave_waiting_on_gws_stays_waiting_across_a_pause_for_a_later_release_all(gpu, asm, launch):
+    gws = np.zeros(64, dtype=np.uint32)
+    run = DispatchRun(
+        launch("gfx942", asm(RELEASE_AFTER_A_SLEEP, "gfx942"), grid=(2, 1, 1), gws=gws).state(), gpu.memory
+    )
+    assert run.run(4096) is None  # the waiter waits, the releaser sleeps
+    assert "1 waiting at ds_gws_sema_p" in run.where()
+    stats = run.run(4096)  # the releaser wakes and releases the waiter, which never took anything
+    assert stats is not None and stats.waves == 2
+    assert gws[0] == 0
+
+
+def test_a_slice_that_ends_on_the_last_instruction_ends_the_dispatch(gpu, asm, launch):
+    code = asm("\n".join(["s_nop 0"] * 1023 + ["s_endpgm"]), "gfx942")
+    run = DispatchRun(launch("gfx942", code).state(), gpu.memory)
+    assert run.run(1000) is not None

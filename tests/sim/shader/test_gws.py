@@ -155,3 +155,28 @@ def test_release_all_releases_the_entry_the_waiters_named_however_they_spelled_i
     gws = np.zeros(64, dtype=np.uint32)
     launch("gfx942", code, grid=(3, 1, 1), gws=gws).run()  # a deadlock error if the waiters stayed
     assert gws[3] == 0
+
+
+def test_a_release_of_one_entry_leaves_the_waiters_of_another_waiting(gpu, asm, launch):
+    # workgroup 1 gives entry 1 one (nobody waits on it), then at once releases the waiters of entry 0;
+    # both sit at lower PCs than the sema_p, so they run before a woken waiter could wait again
+    code = asm(
+        """
+        s_cmp_eq_u32 s0, 1
+        s_cbranch_scc0 .Lwaiter
+        s_sleep 1
+        s_mov_b32 m0, 0
+        ds_gws_sema_v offset:1 gds
+        ds_gws_sema_release_all gds
+        s_endpgm
+    .Lwaiter:
+        s_mov_b32 m0, 0
+        ds_gws_sema_p gds
+        s_waitcnt lgkmcnt(0)
+        s_endpgm
+        """,
+        "gfx942",
+    )
+    gws = np.zeros(64, dtype=np.uint32)
+    launch("gfx942", code, grid=(2, 1, 1), gws=gws).run()  # a deadlock error if the waiter stayed
+    assert gws[:2].tolist() == [0, 1]
