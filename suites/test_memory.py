@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import threading
+from collections.abc import Iterator
 
 import numpy as np
 import pytest
@@ -443,6 +445,19 @@ def test_big_gtt_blocks_allocated_until_refused_all_come_back_every_round(
 # -- HDP flush through the remapped MMIO page ---------------------------------------------------------------
 
 
+@contextlib.contextmanager
+def ended_on_failure(flag: Buffer, stop: int, done) -> Iterator[None]:
+    """If the block fails, set a polling kernel's flag from the CPU and let its queue finish before the test
+    ends, so that no kernel still reads buffers the test frees (the block must set the flag itself)."""
+    try:
+        yield
+    except BaseException:
+        flag.write(np.array([stop], dtype=np.uint32))
+        with contextlib.suppress(Exception):
+            done.wait()
+        raise
+
+
 def test_cpu_writes_to_vram_reach_a_shader_after_an_hdp_flush(
     amdgpu_devices: DeviceSet, compute_queue, kernel, gpu_buffer
 ) -> None:
@@ -468,11 +483,10 @@ def test_cpu_writes_to_vram_reach_a_shader_after_an_hdp_flush(
         compute_queue.wait_for_dispatches().barrier()  # the copy starts after the poll has ended
         compute_queue.dispatch(kernel("copy_dword"), grid=n // 256, block=256, args=[copied, local, n])
         done = compute_queue.submit()
-        try:
+        with ended_on_failure(flag, 0xCAFE, done):
             assert (copied.read(np.uint32) == 0xDEAD_BEEF).all(), "the copy ran before the flag"
             local.write(data)
             mmio.cpu.store_u32(KFD_MMIO_REMAP_HDP_MEM_FLUSH_CNTL, 1)
-        finally:  # whatever happened, end the poll before its buffers go
             flag.write(np.array([0xCAFE], dtype=np.uint32))
         done.wait()
     words = copied.read(np.uint32)
@@ -505,14 +519,11 @@ def test_a_peer_writes_vram_flushes_its_owner_hdp_and_the_owner_reads_it(
         reader.wait_for_dispatches().barrier()  # the copy starts after the poll has ended
         reader.dispatch(kernel("copy_dword"), grid=n // 256, block=256, args=[copied, shared, n])
         done = reader.submit()
-        try:
-            assert (copied.read(np.uint32) == 0xDEAD_BEEF).all(), (
-                "the owner copied before the peer set the flag"
-            )
+        with ended_on_failure(flag, 0xCAFE, done):
+            early = "the owner copied before the peer set the flag"
+            assert (copied.read(np.uint32) == 0xDEAD_BEEF).all(), early
             writer.write(shared, data).write(mmio, [1], offset=KFD_MMIO_REMAP_HDP_MEM_FLUSH_CNTL)
             writer.write(flag, [0xCAFE]).submit().wait()
-        finally:  # whatever happened, end the poll before its buffers go
-            flag.write(np.array([0xCAFE], dtype=np.uint32))
         done.wait()
     np.testing.assert_array_equal(copied.read(np.uint32), data)
 
