@@ -61,8 +61,9 @@ class QueueRuntime:
     history: list[int] = field(default_factory=list)  # ring offsets (bytes) of recent packets, for dumps
     ib_stack: list[IndirectBuffer] = field(default_factory=list)
     registers: dict[int, int] = field(default_factory=dict)  # SET_SH_REG / SET_UCONFIG_REG state
-    dispatch: Any = None  # the DISPATCH_DIRECT in flight (a shader-core DispatchRun), kept while paused
-    dispatch_cus: int = 0  # the CUs the queue's CU mask enabled when that dispatch started
+    # DISPATCH_DIRECTs the CP has started and not seen end, oldest first: (shader-core DispatchRun, the CUs
+    # the queue's CU mask enabled when it started). Later packets do not wait for them (see cp.py).
+    dispatches: list[tuple[Any, int]] = field(default_factory=list)
 
     @property
     def ring_bytes(self) -> int:
@@ -178,8 +179,9 @@ class GpuEngines:
 
     def _step(self, runtime: QueueRuntime) -> str:
         queue = runtime.queue
-        if queue.state == "error" or not queue.active or runtime.pending_bytes == 0:
-            if runtime.pending_bytes == 0 and queue.state == "blocked":
+        idle = runtime.pending_bytes == 0 and not runtime.dispatches
+        if queue.state == "error" or not queue.active or idle:
+            if idle and queue.state == "blocked":
                 queue.state, queue.blocked_on = "idle", ""
             return StepResult.IDLE
         executor = self.executors.get(queue.kind)

@@ -26,7 +26,15 @@ CP_INTERRUPT_ID_BITS = 32  # the end-of-pipe interrupt carries the whole context
 
 
 class CommandProcessor(PacketEngine):
-    """Executes one PM4 packet per step; waits block the queue instead of spinning."""
+    """Executes one PM4 packet per step; waits block the queue instead of spinning.
+
+    Dispatches overlap what follows them, as on a GPU: DISPATCH_DIRECT starts a dispatch and the CP goes on
+    to the next packet without waiting for its waves. Only an end-of-pipe event (RELEASE_MEM, EVENT_WRITE
+    CS_PARTIAL_FLUSH) waits for every dispatch before it; a WAIT_REG_MEM that cannot pass and a ring with
+    nothing more to do let them run too. The simulator runs the dispatches in flight at that point, the
+    latest first: the order a GPU may finish them in that is hardest on a driver that forgot a wait, so a
+    dependent dispatch, WRITE_DATA or COPY_DATA issued without one sees the work before it undone.
+    """
 
     engine = "compute"
     packet_ticks = PACKET_TICKS
@@ -40,7 +48,7 @@ class CommandProcessor(PacketEngine):
                 "NOP": self._skip,
                 "PACKET2": self._skip,
                 "ACQUIRE_MEM": self._skip,
-                "EVENT_WRITE": self._skip,
+                "EVENT_WRITE": self._event_write,
                 "WRITE_DATA": self._write_data,
                 "COPY_DATA": self._copy_data,
                 "WAIT_REG_MEM": self._wait_reg_mem,
@@ -52,7 +60,42 @@ class CommandProcessor(PacketEngine):
             }
         )
 
+    def step(self, runtime: QueueRuntime) -> str:
+        if runtime.dispatches and runtime.pending_bytes == 0 and not runtime.ib_stack:
+            return self._finish_dispatches(runtime) or StepResult.EXECUTED  # nothing else to do: they run
+        return super().step(runtime)
+
+    def _finish_dispatches(self, runtime: QueueRuntime) -> str | None:
+        """Give every dispatch in flight a slice, the latest first; None once none is left in flight, else
+        EXECUTED when one ended, RUNNING when one ran on, POLLING when all of them wait (for each other,
+        perhaps: a polling dispatch may wait for an earlier one, which runs in the same round)."""
+        assert self.dispatcher is not None
+        result = StepResult.POLLING
+        for flight in list(reversed(runtime.dispatches)):
+            try:
+                ticks = self.dispatcher.run(runtime, flight)
+            except BaseException:  # it stops the queue: it is not in flight any more
+                runtime.dispatches.remove(flight)
+                raise
+            if ticks is None:
+                if not flight[0].polling and result == StepResult.POLLING:
+                    result = StepResult.RUNNING
+                continue
+            runtime.dispatches.remove(flight)
+            self.engines.advance_clock(ticks)
+            result = StepResult.EXECUTED
+        return None if not runtime.dispatches else result
+
     # -- packets -------------------------------------------------------------------------------------
+
+    def _event_write(self, runtime: QueueRuntime, packet: Packet, from_ib: bool) -> str:
+        """EVENT_WRITE: CS_PARTIAL_FLUSH waits for every dispatch before it; the other events change
+        nothing the simulator keeps (caches)."""
+        if packet.fields.get("event_type") == pm4.CS_PARTIAL_FLUSH:
+            waiting = self._finish_dispatches(runtime)
+            if waiting is not None:
+                return waiting
+        return self._skip(runtime, packet, from_ib)
 
     def _write_data(self, runtime: QueueRuntime, packet: Packet, from_ib: bool) -> str:
         fields = packet.fields
@@ -103,6 +146,9 @@ class CommandProcessor(PacketEngine):
         if compare(value & mask, reference):
             consume(runtime, packet, from_ib)
             return StepResult.EXECUTED
+        if runtime.dispatches:  # the CP waits; the dispatches in flight run on (they may write the value)
+            waiting = self._finish_dispatches(runtime)
+            return waiting or StepResult.EXECUTED  # (then the wait is tried again)
         runtime.blocked_reason = (
             f"{packet.name} waits for [{addr:#x}] & {mask:#x} {COMPARE_TEXT[fields['function']]} "
             f"{reference:#x}; it holds {value:#x}"
@@ -110,7 +156,10 @@ class CommandProcessor(PacketEngine):
         return StepResult.BLOCKED
 
     def _release_mem(self, runtime: QueueRuntime, packet: Packet, from_ib: bool) -> str:
-        """End-of-pipe: all prior work is done in this in-order model; write the data, then interrupt."""
+        """End-of-pipe: once every dispatch before it has ended, write the data, then interrupt."""
+        waiting = self._finish_dispatches(runtime)
+        if waiting is not None:
+            return waiting
         fields = packet.fields
         data_sel, addr = fields["data_sel"], fields["addr"]
         if data_sel == pm4.EOP_DATA_SEL_VALUE_32BIT:
@@ -137,11 +186,9 @@ class CommandProcessor(PacketEngine):
         return StepResult.EXECUTED
 
     def _dispatch_direct(self, runtime: QueueRuntime, packet: Packet, from_ib: bool) -> str:
+        """Start the dispatch with the registers as they are now, and go on (see the class docstring)."""
         if self.dispatcher is None:
             raise EngineError("DISPATCH_DIRECT: this simulated GPU has no shader core attached")
-        ticks = self.dispatcher(runtime, packet)
-        if ticks is None:  # still running: the packet stays at the read pointer until the dispatch ends
-            return StepResult.POLLING if runtime.dispatch.polling else StepResult.RUNNING
-        self.engines.advance_clock(ticks)
+        runtime.dispatches.append(self.dispatcher.start(runtime, packet))
         consume(runtime, packet, from_ib)
         return StepResult.EXECUTED

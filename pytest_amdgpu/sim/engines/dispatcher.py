@@ -43,29 +43,25 @@ class ShaderDispatcher:
             return self.compute_units
         return (cu_mask & ((1 << self.compute_units) - 1)).bit_count()
 
-    def __call__(self, runtime: QueueRuntime, packet: Packet) -> int | None:
-        """Start or go on with the dispatch of `packet`: its GPU time in ticks once it has ended, None while
-        it runs on (a slice ended, or its waves poll memory in s_sleep loops)."""
-        run = runtime.dispatch
-        if run is None:
-            run = runtime.dispatch = self._start(runtime, packet)
-            runtime.dispatch_cus = self.active_compute_units(runtime.queue.cu_mask)
+    def start(self, runtime: QueueRuntime, packet: Packet) -> tuple[DispatchRun, int]:
+        """Latch the registers for `packet`'s dispatch: (the dispatch, the CUs the queue's mask enables)."""
+        return self._start(runtime, packet), self.active_compute_units(runtime.queue.cu_mask)
+
+    def run(self, runtime: QueueRuntime, flight: tuple[DispatchRun, int]) -> int | None:
+        """Go on with a dispatch in flight: its GPU time in ticks once it has ended, None while it runs on
+        (a slice ended, or its waves poll memory in s_sleep loops)."""
+        run, cus = flight
         try:
             stats = run.run(SLICE_WAVE_INSTRUCTIONS)
         except ShaderError as error:
-            runtime.dispatch = None
             raise EngineError(f"compute queue {runtime.queue.queue_id}: dispatch stopped: {error}") from None
-        except BaseException:
-            runtime.dispatch = None
-            raise
         if stats is None:
-            runtime.blocked_reason = f"DISPATCH_DIRECT in flight: {run.where()}"
+            runtime.blocked_reason = f"a DISPATCH_DIRECT in flight: {run.where()}"
             return None
-        runtime.dispatch = None
         # Timing model: workgroups cost the same, each CU runs one at a time, and the enabled CUs take
         # them in rounds, so a dispatch lasts (cycles per workgroup) x (rounds of the enabled CUs).
         workgroups = max(run.workgroups, 1)
-        rounds = -(-workgroups // max(runtime.dispatch_cus, 1))
+        rounds = -(-workgroups // max(cus, 1))
         return max(stats.cycles * rounds // workgroups // CYCLES_PER_TICK, 1)
 
     def _start(self, runtime: QueueRuntime, packet: Packet) -> DispatchRun:
