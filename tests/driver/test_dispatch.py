@@ -264,3 +264,35 @@ def test_a_dispatch_that_never_ends_keeps_the_gpu_busy_until_the_wait_gives_up()
             flag.write(np.array([1], dtype=np.uint32))
             running.wait(timeout=10)
             assert out.read(np.uint32).tolist() == [3 * i + 1 for i in range(64)]
+
+
+def test_dispatches_overlap_what_follows_them_until_a_partial_flush() -> None:
+    """The CP does not wait for a dispatch before the next packet: a dependent dispatch issued without
+    CS_PARTIAL_FLUSH (wait_for_dispatches) may run first, and in the simulator it does; with the flush it
+    sees the work before it. A polling dispatch may wait for an earlier one in the same submission."""
+    with driver.open_devices(backend="sim", machine="mi300x") as devices:
+        device = devices[0]
+        fill, copy, poll = (device.bundled_program(name) for name in ("fill", "copy_dword", "poll_until"))
+        n = 256
+        with (
+            device.compute_queue() as queue,
+            device.alloc(4 * n, "gtt") as a,
+            device.alloc(4 * n, "gtt") as b,
+        ):
+            for separated, expected in ((False, 0), (True, 7)):
+                a.write(np.zeros(n, dtype=np.uint32))
+                b.write(np.zeros(n, dtype=np.uint32))
+                queue.dispatch(fill, grid=1, block=n, args=[a, np.uint32(7), np.uint32(n)])
+                if separated:
+                    queue.wait_for_dispatches()
+                queue.dispatch(copy, grid=1, block=n, args=[b, a, np.uint32(n)]).submit().wait()
+                assert (a.read(np.uint32) == 7).all()
+                assert (b.read(np.uint32) == expected).all(), f"separated={separated}"
+            # a consumer polling for what an earlier dispatch of the same submission writes still ends
+            with device.alloc(4, "gtt") as flag, device.alloc(4 * 64, "gtt") as out:
+                flag.write(np.array([0], dtype=np.uint32))
+                queue.dispatch(fill, grid=1, block=1, args=[flag, np.uint32(5), np.uint32(1)])
+                queue.dispatch(poll, grid=1, block=64, args=[flag, np.uint32(5), out]).submit().wait(
+                    timeout=10
+                )
+                assert out.read(np.uint32).tolist() == [3 * i + 1 for i in range(64)]

@@ -119,6 +119,13 @@ elif BREAK == "resume-not-sent":  # resume() forgets UPDATE_QUEUE: a preempted q
 
     queues.Queue.resume = stay_preempted
 
+elif BREAK == "no-partial-flush":  # wait_for_dispatches emits nothing: dependent dispatches overlap
+
+    def wait_for_nothing(self):
+        return self
+
+    queues.ComputeQueue.wait_for_dispatches = wait_for_nothing
+
 elif BREAK != "none":
     raise ValueError(f"unknown AMDGPU_BREAK {BREAK!r}")
 
@@ -217,6 +224,15 @@ def test_the_suites_pass_on_an_unbroken_driver(pytester: pytest.Pytester, monkey
             ["test_preemption.py"],
             {"test_a_running_dispatch_is_preempted_and_resumed_again_and_again"},
             id="a-preempted-queue-never-resumed",
+        ),
+        pytest.param(
+            "no-partial-flush",
+            ["test_dispatch.py", "test_memory.py"],
+            {
+                "test_dependent_dispatches_separated_by_a_partial_flush",
+                "test_cpu_writes_to_vram_reach_a_shader_after_an_hdp_flush",
+            },
+            id="a-missing-wait-between-dispatches",
         ),
         pytest.param(
             "cu-mask-not-sent",
