@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 
 import numpy as np
@@ -10,6 +11,7 @@ import pytest
 from pytest_amdgpu.driver import Device, DeviceSet
 from pytest_amdgpu.driver.queues import Queue
 from pytest_amdgpu.errors import GpuTimeoutError, KfdIoctlError, ResourceClosedError
+from pytest_amdgpu.kfd import abi
 
 QUEUE_KINDS = ("compute", "sdma", "sdma_xgmi")
 # More than a process ever gets (KFD_MAX_NUM_OF_QUEUES_PER_PROCESS): a creation loop that passes it is broken.
@@ -186,6 +188,35 @@ def test_queues_of_any_priority_and_percentage_run_work(
         compute.write(target, [priority + 1]).submit().wait()
         copy.write(target, [percentage], offset=4).submit().wait()
         np.testing.assert_array_equal(target.read(np.uint32), [priority + 1, percentage])
+
+
+@pytest.mark.parametrize("same_pipe", [False, True], ids=["different-pipe", "same-pipe"])
+def test_a_low_and_a_high_priority_queue_both_finish_dispatches_started_together(
+    amdgpu_devices: DeviceSet, kernel, same_pipe: bool
+) -> None:
+    """QueuePriorityOnDifferentPipe / OnSamePipe: a queue updated to low and one to high priority run long
+    dispatches at once; both finish. For the same pipe, eleven queues are made between the two, as kfdtest
+    does, so that they land on one pipe whatever the number of pipes. (kfdtest logs how long each took and
+    asserts nothing about it; neither does this.)"""
+    device = amdgpu_devices[0]
+    busy = kernel("busy_loop")
+    with contextlib.ExitStack() as stack, device.alloc(4 * 32, "gtt") as out:
+        out.write(np.zeros(32, dtype=np.uint32))
+        low = stack.enter_context(device.compute_queue())
+        for _ in range(11 if same_pipe else 0):
+            stack.enter_context(device.compute_queue())
+        high = stack.enter_context(device.compute_queue())
+        low.set_priority(0)
+        high.set_priority(abi.KFD_MAX_QUEUE_PRIORITY)
+        done = [
+            queue.dispatch(
+                busy, grid=16, block=64, args=[out.gpu_addr + 64 * index, np.uint32(2000)]
+            ).submit()
+            for index, queue in enumerate((low, high))
+        ]
+        for completion in done:
+            completion.wait()
+        assert out.read(np.uint32).tolist() == [2000] * 16 + [2000] * 16
 
 
 @pytest.mark.parametrize("kind", QUEUE_KINDS)

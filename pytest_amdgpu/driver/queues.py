@@ -339,6 +339,19 @@ class Queue(abc.ABC):
         )
         self.device.process.ioctl(abi.AMDKFD_IOC_UPDATE_QUEUE, args)
 
+    def set_priority(self, priority: int) -> None:
+        """UPDATE_QUEUE with a new scheduling priority (0 .. KFD_MAX_QUEUE_PRIORITY) and the queue's ring and
+        percentage as they are."""
+        self._check()
+        if not 0 <= priority <= abi.KFD_MAX_QUEUE_PRIORITY:
+            raise ConfigurationError(f"queue priority {priority} is outside 0..{abi.KFD_MAX_QUEUE_PRIORITY}")
+        previous, self.priority = self.priority, priority
+        try:
+            self._update(self.percentage)
+        except BaseException:
+            self.priority = previous
+            raise
+
     def pause(self) -> None:
         """UPDATE_QUEUE with percentage 0: the engine stops taking work from this queue."""
         self._check()

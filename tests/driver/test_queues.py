@@ -241,6 +241,17 @@ def test_pause_holds_work_and_resume_runs_it(device: Device) -> None:
         assert target.read(np.uint32, 1)[0] == 42
 
 
+def test_a_queue_priority_is_updated_and_a_bad_one_refused(device: Device) -> None:
+    with device.alloc(4, "gtt") as target, device.compute_queue(priority=7) as queue:
+        queue.set_priority(15)
+        assert queue.priority == 15
+        with pytest.raises(ConfigurationError, match=r"priority 16 is outside 0\.\.15"):
+            queue.set_priority(16)
+        assert queue.priority == 15  # unchanged by the refusal
+        queue.write(target, [9]).submit().wait()
+        assert target.read(np.uint32, 1)[0] == 9
+
+
 def test_timestamps_are_monotonic_and_deterministic(device: Device) -> None:
     with device.alloc(8 * 6, "gtt") as stamps, device.sdma_queue() as copy, device.compute_queue() as compute:
         for index, queue in zip(range(6), itertools.cycle([copy, compute]), strict=False):
