@@ -62,8 +62,12 @@ class QueueRuntime:
     ib_stack: list[IndirectBuffer] = field(default_factory=list)
     registers: dict[int, int] = field(default_factory=dict)  # SET_SH_REG / SET_UCONFIG_REG state
     # DISPATCH_DIRECTs the CP has started and not seen end, oldest first: (shader-core DispatchRun, the CUs
-    # the queue's CU mask enabled when it started). Later packets do not wait for them (see cp.py).
-    dispatches: list[tuple[Any, int]] = field(default_factory=list)
+    # the queue's CU mask enabled when it started, the packet as a fault report names it). Later packets do
+    # not wait for them (see cp.py).
+    dispatches: list[tuple[Any, int, str]] = field(default_factory=list)
+    # RELEASE_MEMs waiting for the dispatches that were in flight when the CP passed them: (fields, those)
+    end_of_pipe: list[tuple[dict, list]] = field(default_factory=list)
+    failed_dispatch: str = ""  # the dispatch in flight that stopped the queue
 
     @property
     def ring_bytes(self) -> int:
@@ -179,7 +183,7 @@ class GpuEngines:
 
     def _step(self, runtime: QueueRuntime) -> str:
         queue = runtime.queue
-        idle = runtime.pending_bytes == 0 and not runtime.dispatches
+        idle = runtime.pending_bytes == 0 and not runtime.dispatches and not runtime.end_of_pipe
         if queue.state == "error" or not queue.active or idle:
             if idle and queue.state == "blocked":
                 queue.state, queue.blocked_on = "idle", ""
@@ -244,7 +248,7 @@ class GpuEngines:
                 lines.append(
                     f"gpu_id {self.gpu_id} {queue.kind} queue {queue_id} stopped: {queue.error_report}"
                 )
-            elif runtime.pending_bytes and not queue.active:
+            elif (runtime.pending_bytes or runtime.dispatches or runtime.end_of_pipe) and not queue.active:
                 lines.append(
                     f"gpu_id {self.gpu_id} {queue.kind} queue {queue_id} is paused with work pending"
                 )

@@ -29,11 +29,12 @@ class CommandProcessor(PacketEngine):
     """Executes one PM4 packet per step; waits block the queue instead of spinning.
 
     Dispatches overlap what follows them, as on a GPU: DISPATCH_DIRECT starts a dispatch and the CP goes on
-    to the next packet without waiting for its waves. Only an end-of-pipe event (RELEASE_MEM, EVENT_WRITE
-    CS_PARTIAL_FLUSH) waits for every dispatch before it; a WAIT_REG_MEM that cannot pass and a ring with
-    nothing more to do let them run too. The simulator runs the dispatches in flight at that point, the
-    latest first: the order a GPU may finish them in that is hardest on a driver that forgot a wait, so a
-    dependent dispatch, WRITE_DATA or COPY_DATA issued without one sees the work before it undone.
+    to the next packet without waiting for its waves. EVENT_WRITE CS_PARTIAL_FLUSH waits for every dispatch
+    before it; a WAIT_REG_MEM that cannot pass and a ring with nothing more to do let them run too.
+    RELEASE_MEM does not stop the CP: its write and interrupt happen once the dispatches before it have
+    ended (end of pipe), in order with the other RELEASE_MEMs. The simulator runs the dispatches in flight
+    the latest first: the order a GPU may finish them in that is hardest on a driver that forgot a wait, so
+    a dependent dispatch, WRITE_DATA or COPY_DATA issued without one sees the work before it undone.
     """
 
     engine = "compute"
@@ -61,9 +62,15 @@ class CommandProcessor(PacketEngine):
         )
 
     def step(self, runtime: QueueRuntime) -> str:
-        if runtime.dispatches and runtime.pending_bytes == 0 and not runtime.ib_stack:
-            return self._finish_dispatches(runtime) or StepResult.EXECUTED  # nothing else to do: they run
-        return super().step(runtime)
+        result = super().step(runtime)
+        if result == StepResult.IDLE and runtime.dispatches:  # no packet to take: the dispatches run on
+            return self._finish_dispatches(runtime) or StepResult.EXECUTED
+        return result
+
+    def describe(self, runtime: QueueRuntime) -> str:
+        if runtime.failed_dispatch:  # a dispatch in flight stopped the queue, whatever packet the CP is at
+            return runtime.failed_dispatch
+        return super().describe(runtime)
 
     def _finish_dispatches(self, runtime: QueueRuntime) -> str | None:
         """Give every dispatch in flight a slice, the latest first; None once none is left in flight, else
@@ -76,6 +83,7 @@ class CommandProcessor(PacketEngine):
                 ticks = self.dispatcher.run(runtime, flight)
             except BaseException:  # it stops the queue: it is not in flight any more
                 runtime.dispatches.remove(flight)
+                runtime.failed_dispatch = flight[2]
                 raise
             if ticks is None:
                 if not flight[0].polling and result == StepResult.POLLING:
@@ -83,8 +91,18 @@ class CommandProcessor(PacketEngine):
                 continue
             runtime.dispatches.remove(flight)
             self.engines.advance_clock(ticks)
+            self._fire_end_of_pipe(runtime)
             result = StepResult.EXECUTED
         return None if not runtime.dispatches else result
+
+    def _fire_end_of_pipe(self, runtime: QueueRuntime) -> None:
+        """Carry out the RELEASE_MEMs whose earlier dispatches have all ended, in the order they came."""
+        while runtime.end_of_pipe:
+            fields, before = runtime.end_of_pipe[0]
+            if any(flight in runtime.dispatches for flight in before):
+                return
+            runtime.end_of_pipe.pop(0)
+            self._release(runtime, fields)
 
     # -- packets -------------------------------------------------------------------------------------
 
@@ -156,11 +174,16 @@ class CommandProcessor(PacketEngine):
         return StepResult.BLOCKED
 
     def _release_mem(self, runtime: QueueRuntime, packet: Packet, from_ib: bool) -> str:
-        """End-of-pipe: once every dispatch before it has ended, write the data, then interrupt."""
-        waiting = self._finish_dispatches(runtime)
-        if waiting is not None:
-            return waiting
-        fields = packet.fields
+        """End of pipe: once every dispatch before it has ended (and every RELEASE_MEM before it has been
+        carried out), write the data, then interrupt; the CP goes on meanwhile."""
+        if runtime.dispatches or runtime.end_of_pipe:
+            runtime.end_of_pipe.append((packet.fields, list(runtime.dispatches)))
+        else:
+            self._release(runtime, packet.fields)
+        consume(runtime, packet, from_ib)
+        return StepResult.EXECUTED
+
+    def _release(self, runtime: QueueRuntime, fields: dict) -> None:
         data_sel, addr = fields["data_sel"], fields["addr"]
         if data_sel == pm4.EOP_DATA_SEL_VALUE_32BIT:
             runtime.memory.write_u32(addr, fields["data"])
@@ -172,8 +195,6 @@ class CommandProcessor(PacketEngine):
             raise EngineError(f"RELEASE_MEM data_sel {data_sel} is not simulated")
         if fields["int_sel"] != pm4.EOP_INT_SEL_NONE:
             self.engines.hooks.interrupt(fields["int_ctxid"], CP_INTERRUPT_ID_BITS)
-        consume(runtime, packet, from_ib)
-        return StepResult.EXECUTED
 
     def _set_reg(self, runtime: QueueRuntime, packet: Packet, from_ib: bool) -> str:
         fields = packet.fields
@@ -189,6 +210,7 @@ class CommandProcessor(PacketEngine):
         """Start the dispatch with the registers as they are now, and go on (see the class docstring)."""
         if self.dispatcher is None:
             raise EngineError("DISPATCH_DIRECT: this simulated GPU has no shader core attached")
-        runtime.dispatches.append(self.dispatcher.start(runtime, packet))
+        run, cus = self.dispatcher.start(runtime, packet)
+        runtime.dispatches.append((run, cus, self.describe(runtime)))  # (what a fault report names)
         consume(runtime, packet, from_ib)
         return StepResult.EXECUTED

@@ -47,10 +47,10 @@ class ShaderDispatcher:
         """Latch the registers for `packet`'s dispatch: (the dispatch, the CUs the queue's mask enables)."""
         return self._start(runtime, packet), self.active_compute_units(runtime.queue.cu_mask)
 
-    def run(self, runtime: QueueRuntime, flight: tuple[DispatchRun, int]) -> int | None:
+    def run(self, runtime: QueueRuntime, flight: tuple[DispatchRun, int, str]) -> int | None:
         """Go on with a dispatch in flight: its GPU time in ticks once it has ended, None while it runs on
         (a slice ended, or its waves poll memory in s_sleep loops)."""
-        run, cus = flight
+        run, cus = flight[0], flight[1]
         try:
             stats = run.run(SLICE_WAVE_INSTRUCTIONS)
         except ShaderError as error:
