@@ -180,9 +180,14 @@ def test_a_store_to_an_unmapped_address_faults(queue) -> None:
     completion = queue.dispatch(
         program, grid=1, block=64, args=[0x7000_0BAD_0000, np.uint32(1), np.uint32(64)]
     ).submit()
-    with pytest.raises(GpuFaultError, match="0x70000bad0000"):
+    with pytest.raises(GpuFaultError, match="0x70000bad0000") as fault:
         completion.wait(timeout=10)
     queue.device.transport.kernel.queue_errors.clear()
+    reports = [line for line in queue.device.transport.stall_report() or [] if "stopped" in line]
+    assert reports and all("while executing DISPATCH_DIRECT" in line for line in reports), (
+        reports,
+        fault.value,
+    )
 
 
 def test_the_kernel_reads_the_arguments_the_user_sgprs_point_to(device: Device) -> None:
@@ -279,15 +284,20 @@ def test_dispatches_overlap_what_follows_them_until_a_partial_flush() -> None:
             device.alloc(4 * n, "gtt") as a,
             device.alloc(4 * n, "gtt") as b,
         ):
-            for separated, expected in ((False, 0), (True, 7)):
-                a.write(np.zeros(n, dtype=np.uint32))
-                b.write(np.zeros(n, dtype=np.uint32))
-                queue.dispatch(fill, grid=1, block=n, args=[a, np.uint32(7), np.uint32(n)])
-                if separated:
-                    queue.wait_for_dispatches()
-                queue.dispatch(copy, grid=1, block=n, args=[b, a, np.uint32(n)]).submit().wait()
-                assert (a.read(np.uint32) == 7).all()
-                assert (b.read(np.uint32) == expected).all(), f"separated={separated}"
+            with device.alloc(8, "gtt") as stamp:
+                for between, expected in (("nothing", 0), ("a timestamp", 0), ("a partial flush", 7)):
+                    a.write(np.zeros(n, dtype=np.uint32))
+                    b.write(np.zeros(n, dtype=np.uint32))
+                    queue.dispatch(fill, grid=1, block=n, args=[a, np.uint32(7), np.uint32(n)])
+                    if (
+                        between == "a timestamp"
+                    ):  # RELEASE_MEM is end of pipe, but the CP does not wait for it
+                        queue.timestamp(stamp)
+                    elif between == "a partial flush":
+                        queue.wait_for_dispatches()
+                    queue.dispatch(copy, grid=1, block=n, args=[b, a, np.uint32(n)]).submit().wait()
+                    assert (a.read(np.uint32) == 7).all()  # the fence came after both
+                    assert (b.read(np.uint32) == expected).all(), f"with {between} between"
             # a consumer polling for what an earlier dispatch of the same submission writes still ends
             with device.alloc(4, "gtt") as flag, device.alloc(4 * 64, "gtt") as out:
                 flag.write(np.array([0], dtype=np.uint32))
