@@ -79,6 +79,10 @@ class CommandProcessor(PacketEngine):
         assert self.dispatcher is not None
         result = StepResult.POLLING
         for flight in list(reversed(runtime.dispatches)):
+            if flight[0].uses_scratch and any(
+                other[0].holds_scratch for other in runtime.dispatches if other is not flight
+            ):
+                continue  # the scratch ring is the other's (each batch takes it whole) until its waves end
             try:
                 ticks = self.dispatcher.run(runtime, flight)
             except BaseException:  # it stops the queue: it is not in flight any more

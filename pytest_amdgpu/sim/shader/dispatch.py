@@ -374,6 +374,16 @@ class DispatchRun:
     def workgroups(self) -> int:
         return self.plan.workgroups
 
+    @property
+    def holds_scratch(self) -> bool:
+        """Whether waves of this dispatch hold scratch slots now (a batch of a scratch user is under way):
+        the queue's scratch ring numbers slots from 0 for every batch, so no other dispatch may use it."""
+        return self.plan.rsrc2.scratch_en and self.batch_running
+
+    @property
+    def uses_scratch(self) -> bool:
+        return self.plan.rsrc2.scratch_en
+
     def run(self, slice_instructions: int) -> DispatchStats | None:
         """Go on until the dispatch ends (its stats) or pauses (None): a wave ran `slice_instructions` in
         this call, or every live wave sleeps in a polling loop."""
