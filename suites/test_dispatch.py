@@ -500,20 +500,32 @@ def _cu_mask(device: Device, count: int, spread: bool) -> int:
     return sum(((1 << unit) - 1) << (unit * stride * index) for index in range(units))
 
 
-@pytest.mark.parametrize("spread", [False, True], ids=["linear", "spread"])
+@pytest.mark.parametrize("layout", ["linear", "spread", "per-shader-engine"])
 def test_a_dispatch_takes_time_inversely_to_the_cus_its_mask_enables(
-    device: Device, compute_queue, kernel, gpu_buffer, spread: bool
+    device: Device, compute_queue, kernel, gpu_buffer, layout: str
 ) -> None:
     """BasicCuMaskingLinear/Even: the same dispatch under CU masks of 2, 4, 8 and 16 CUs (the lowest, or
-    spread across the GPU) takes GPU time in proportion to 1/CUs, measured between two timestamps."""
-    counts = [count for count in (2, 4, 8, 16) if count <= device.node.compute_units]
+    spread across the GPU), or of 1, 2, 4, 8 CUs on every shader engine (kfdtest's Even: KFD deals mask
+    bits to the shader engines in turn, so the lowest n x engines bits are n CUs on each), takes GPU time in
+    proportion to 1/CUs, measured between two timestamps."""
+    properties = device.node.properties
+    engines = properties.get("array_count", 0) // max(properties.get("simd_arrays_per_engine", 1), 1)
+    if layout == "per-shader-engine":
+        if engines < 2:
+            pytest.skip(f"{device} has {engines} shader engine: there is nothing to spread over")
+        unit = device.target.cus_per_wgp
+        counts = [engines * per for per in (1, 2, 4, 8) if engines * per % unit == 0]
+        groups = engines * 8  # a whole number of rounds on every mask
+    else:
+        counts, groups = [2, 4, 8, 16], 64
+    counts = [count for count in counts if count <= device.node.compute_units]
     if len(counts) < 2:
         pytest.skip(f"{device} has {device.node.compute_units} CUs: too few to compare masks")
-    groups, iterations = 64, 400  # 64 workgroups: a whole number of rounds on every mask
+    iterations = 400
     out, stamps = gpu_buffer(4 * groups, "gtt"), gpu_buffer(16 * len(counts), "gtt")
     busy = kernel("busy_loop")
     for index, count in enumerate(counts):
-        mask = _cu_mask(device, count, spread)
+        mask = _cu_mask(device, count, layout == "spread")
         assert mask.bit_count() == count
         compute_queue.set_cu_mask(mask)
         compute_queue.timestamp(stamps, 16 * index)
