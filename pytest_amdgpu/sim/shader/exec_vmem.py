@@ -168,6 +168,18 @@ def _lane_values(b: WaveBatch, array: np.ndarray, selection: np.ndarray | None) 
     return flat if selection is None else flat[selection]
 
 
+def _joined_pairs(data: list[np.ndarray]) -> list[np.ndarray]:
+    """Consecutive dword registers (lo, hi, lo, hi, ...) as 64-bit values, one per pair."""
+    return [data[i].astype(U64) | (data[i + 1].astype(U64) << U64(32)) for i in range(0, len(data), 2)]
+
+
+def _dword_columns(values: np.ndarray, dwords: int) -> np.ndarray:
+    """(N,) 32- or 64-bit values as (N, dwords) uint32 register columns (low dword first)."""
+    if dwords == 1:
+        return values[:, None]
+    return np.stack([(values & U64(0xFFFF_FFFF)).astype(U32), (values >> U64(32)).astype(U32)], axis=1)
+
+
 def _store_rows(b: WaveBatch, first_row: int, values: np.ndarray, selection: np.ndarray | None) -> None:
     """values (N, k): write column i into v[first_row + i] for the selected lanes."""
     for i in range(values.shape[1]):
@@ -217,21 +229,11 @@ def compile_flat(ctx: ShaderContext, inst: Instruction) -> Compiled:
             addr = _lane_addresses(b, address(b, 0), selection)
             data = [_lane_values(b, b.vgpr[data_row + i], selection) for i in range(data_dwords)]
             if dwords == 2:
-                data = [
-                    data[i].astype(U64) | (data[i + 1].astype(U64) << U64(32))
-                    for i in range(0, data_dwords, 2)
-                ]
+                data = _joined_pairs(data)
             new, compare = (data[0], data[1]) if spec.atomic == "cmpswap" else (data[0], None)
             old = vmem_access.atomic(memory, addr, spec.atomic, new, compare, dwords)
             if returns:
-                columns = (
-                    old[:, None]
-                    if dwords == 1
-                    else np.stack(
-                        [(old & U64(0xFFFF_FFFF)).astype(U32), (old >> U64(32)).astype(U32)], axis=1
-                    )
-                )
-                _store_rows(b, f["vdst"], columns, selection)
+                _store_rows(b, f["vdst"], _dword_columns(old, dwords), selection)
             return
         if size < 4:
             addr = _lane_addresses(b, address(b, 0), selection)
@@ -339,24 +341,14 @@ def compile_mubuf(ctx: ShaderContext, inst: Instruction) -> Compiled:
             address, valid = _lane_values(b, address, selection), _lane_values(b, in_range, selection)
             data = [_lane_values(b, b.vgpr[data_row + i], selection) for i in range(dwords * 2)]
             if dwords == 2:
-                data = [
-                    data[0].astype(U64) | (data[1].astype(U64) << U64(32)),
-                    data[2].astype(U64) | (data[3].astype(U64) << U64(32)),
-                ]
+                data = _joined_pairs(data)
             compare = data[1][valid] if spec.atomic == "cmpswap" else None
             old = np.zeros(address.size, dtype=U64 if dwords == 2 else U32)
             old[valid] = vmem_access.atomic(
                 memory, address[valid], spec.atomic, data[0][valid], compare, dwords
             )
             if returns:
-                columns = (
-                    old[:, None]
-                    if dwords == 1
-                    else np.stack(
-                        [(old & U64(0xFFFF_FFFF)).astype(U32), (old >> U64(32)).astype(U32)], axis=1
-                    )
-                )
-                _store_rows(b, data_row, columns, selection)
+                _store_rows(b, data_row, _dword_columns(old, dwords), selection)
             return
         loaded = []
         for i in range(dwords):
