@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import errno as _errno
 import os
+from collections.abc import Callable, Iterable
+from typing import TypeVar
+
+_T = TypeVar("_T")
 
 
 class AmdgpuError(Exception):
@@ -92,3 +96,14 @@ class QueueTimeoutError(GpuTimeoutError):
 
 class GpuFaultError(AmdgpuError):
     """The GPU reported a memory fault (or stopped a queue) while running work the caller waits for."""
+
+
+def release_each(items: Iterable[_T], release: Callable[[_T], object]) -> list[AmdgpuError]:
+    """Call `release` on every item, even when some of them fail; the AmdgpuErrors raised, in order."""
+    errors: list[AmdgpuError] = []
+    for item in items:
+        try:
+            release(item)
+        except AmdgpuError as exc:
+            errors.append(exc)
+    return errors

@@ -11,7 +11,7 @@ from pytest_amdgpu.driver import Buffer, Device
 from pytest_amdgpu.driver.program import Program
 from pytest_amdgpu.driver.queues import ComputeQueue, Queue, SdmaQueue
 from pytest_amdgpu.driver.semaphore import TimelineSemaphore
-from pytest_amdgpu.errors import AmdgpuError, QueueTimeoutError
+from pytest_amdgpu.errors import QueueTimeoutError, release_each
 from pytest_amdgpu.hangs import gpu_timeout
 from pytest_amdgpu.selection import DeviceSelection
 from pytest_amdgpu.session import AmdgpuSession, active_session
@@ -72,12 +72,7 @@ def gpu_buffer(request: pytest.FixtureRequest, amdgpu_devices: DeviceSelection) 
         return buffer
 
     yield allocate
-    errors: list[AmdgpuError] = []
-    for buffer in reversed(buffers):
-        try:
-            buffer.free()
-        except AmdgpuError as exc:
-            errors.append(exc)
+    errors = release_each(reversed(buffers), Buffer.free)
     if errors:
         raise errors[0]
 
@@ -131,12 +126,7 @@ def timeline_semaphore(request: pytest.FixtureRequest) -> Iterator[TimelineSemap
         return semaphore
 
     yield create
-    errors: list[AmdgpuError] = []
-    for semaphore in reversed(made):
-        try:
-            semaphore.close()
-        except AmdgpuError as exc:
-            errors.append(exc)
+    errors = release_each(reversed(made), TimelineSemaphore.close)
     if errors:
         raise errors[0]
 

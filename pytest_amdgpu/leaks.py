@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from pytest_amdgpu.driver import Device
 from pytest_amdgpu.driver.buffer import DOMAINS
-from pytest_amdgpu.errors import AmdgpuError, ConfigurationError
+from pytest_amdgpu.errors import AmdgpuError, ConfigurationError, release_each
 
 
 @dataclass(frozen=True)
@@ -139,13 +139,7 @@ def release(kind: ResourceKind, resources: Iterable[object]) -> tuple[Leak, list
     """Describe then release leaked resources of one kind; errors releasing them are returned, not raised."""
     resources = list(resources)
     leak = Leak(kind, tuple(map(repr, resources)))
-    errors: list[AmdgpuError] = []
-    for resource in resources:
-        try:
-            kind.release(resource)
-        except AmdgpuError as exc:
-            errors.append(exc)
-    return leak, errors
+    return leak, release_each(resources, kind.release)
 
 
 def collect_leaks(

@@ -9,7 +9,7 @@ from pytest_amdgpu.driver.buffer import Buffer
 from pytest_amdgpu.driver.device import ClockCounters, Device
 from pytest_amdgpu.driver.dmabuf import DmaBuf, DmaBufInfo
 from pytest_amdgpu.driver.process import KfdProcess
-from pytest_amdgpu.errors import AmdgpuError, DeviceError
+from pytest_amdgpu.errors import AmdgpuError, DeviceError, release_each
 from pytest_amdgpu.kfd.transport import Transport
 
 
@@ -46,12 +46,7 @@ class DeviceSet(Sequence[Device]):
         if self.closed:
             return
         self.closed = True
-        errors: list[AmdgpuError] = []
-        for device in self._devices:
-            try:
-                device.close(leak_check=leak_check)
-            except AmdgpuError as exc:
-                errors.append(exc)
+        errors = release_each(self._devices, lambda device: device.close(leak_check=leak_check))
         try:
             self.process.release()
             if self.owns_transport:
