@@ -256,19 +256,7 @@ def test_an_old_age_finds_a_signal_an_auto_reset_already_consumed(amdgpu_devices
         assert event.age > seen
         with device.compute_queue() as queue:
             seen = event.age
-            queue.emit(
-                pm4.build(
-                    queue.dialect,
-                    "RELEASE_MEM",
-                    event_type=pm4.CACHE_FLUSH_AND_INV_TS_EVENT,
-                    event_index=pm4.EVENT_INDEX_END_OF_PIPE,
-                    data_sel=pm4.EOP_DATA_SEL_VALUE_32BIT,
-                    addr=event.mailbox_va,
-                    data=event.event_id,
-                    int_sel=pm4.EOP_INT_SEL_SEND_INT_ON_CONFIRM,
-                    int_ctxid=event.event_id,
-                )
-            ).submit().wait()
+            queue.emit(cp_signal(queue, event)).submit().wait()
             assert event.wait(1.0, since_age=seen) and event.age > seen  # a GPU signal moves the age too
     finally:
         event.destroy()
