@@ -229,13 +229,7 @@ def make_encoders(layout: PacketLayout) -> tuple[Callable[..., list[int]], Encod
         return found(fields)
 
     def encode(**fields: Any) -> list[int]:
-        key = tuple(fields)
-        found = cache.get(key)
-        if found is None:
-            found = specialize(layout, key)
-            if len(cache) < CACHE_LIMIT:
-                cache[key] = found
-        return found(fields)
+        return encode_mapping(fields)
 
     encode.__qualname__ = encode.__name__ = f"encode_{layout.name}"
     encode.__doc__ = f"{layout.engine} {layout.name}: {', '.join(layout.field_names) or 'no fields'}."
