@@ -357,12 +357,20 @@ class DispatchRun:
     """A dispatch in flight, run in slices: how the CP runs kernels that take long or never end by themselves
     (a persistent kernel polling memory the CPU writes, preempted and resumed meanwhile).
 
-    Raises what run_dispatch raises; there is no instruction limit (a kernel that never ends is a hang,
-    found by whoever waits for it).
+    Raises what run_dispatch raises. By default there is no instruction limit (a kernel that never ends is
+    a hang, found by whoever waits for it); run_dispatch sets one and runs it without slices.
     """
 
-    def __init__(self, state: DispatchState, memory: GpuMemory, *, batch_lanes: int = DEFAULT_BATCH_LANES):
+    def __init__(
+        self,
+        state: DispatchState,
+        memory: GpuMemory,
+        *,
+        batch_lanes: int = DEFAULT_BATCH_LANES,
+        max_wave_instructions: int | None = None,
+    ):
         self.plan = _plan(state, batch_lanes)
+        self.max_wave_instructions = max_wave_instructions
         self.ctx = _context(state, memory, self.plan)
         self.batch: WaveBatch | None = None
         self.batch_running = False
@@ -384,9 +392,9 @@ class DispatchRun:
     def uses_scratch(self) -> bool:
         return self.plan.rsrc2.scratch_en
 
-    def run(self, slice_instructions: int) -> DispatchStats | None:
+    def run(self, slice_instructions: int | None) -> DispatchStats | None:
         """Go on until the dispatch ends (its stats) or pauses (None): a wave ran `slice_instructions` in
-        this call, or every live wave sleeps in a polling loop."""
+        this call, or every live wave sleeps in a polling loop. Without a slice it never pauses."""
         plan = self.plan
         with np.errstate(all="ignore"):
             while self.stats is None:
@@ -401,7 +409,7 @@ class DispatchRun:
                     self.batch_running = True
                 b = self.batch
                 assert b is not None
-                if not _run_batch(self.ctx, b, plan, None, slice_instructions):
+                if not _run_batch(self.ctx, b, plan, self.max_wave_instructions, slice_instructions):
                     self.polling = not (~(b.done | b.blocked | b.gws_wait | b.sleeping)).any()
                     return None
                 self.batch_running = False
@@ -462,15 +470,7 @@ def run_dispatch(
     hardware) would stop on: unknown or unsupported instructions, s_trap, LDS over the device limit, a wave
     past `max_wave_instructions`, a barrier nobody can pass.
     """
-    plan = _plan(state, batch_lanes)
-    if plan.workgroups == 0:
-        return DispatchStats(0, 0, 0, 0)
-    ctx = _context(state, memory, plan)
-    batch = None
-    with np.errstate(all="ignore"):
-        for first in range(0, plan.workgroups, plan.workgroups_per_batch):
-            count = min(plan.workgroups_per_batch, plan.workgroups - first)
-            batch = _initial_state(plan, first, count, batch)
-            plan.stats["waves"] += batch.n_waves
-            _run_batch(ctx, batch, plan, max_wave_instructions)
-    return _stats(plan)
+    run = DispatchRun(state, memory, batch_lanes=batch_lanes, max_wave_instructions=max_wave_instructions)
+    stats = run.run(None)
+    assert stats is not None  # without a slice, a batch runs to its end or raises
+    return stats
