@@ -161,16 +161,22 @@ def scalar_writer(ctx: OperandContext, code: int, bits: int = 32):
 
 
 def write_vgpr(
-    b: WaveBatch, index: int, values, mask: np.ndarray | None, rows: np.ndarray | None = None
+    b: WaveBatch,
+    index: int,
+    values,
+    mask: np.ndarray | None,
+    rows: np.ndarray | None = None,
+    fresh: bool = False,
 ) -> None:
     """Store 32-bit lane values into v[index] where mask (None: every lane).
 
     With `rows` (wave indices), `values` and `mask` cover only those waves: (R, L) or broadcastable.
+    `fresh`: `values` shares memory with nothing the batch holds (see WaveBatch.set_vgpr_row).
     """
     b.templates[index] = None
     if rows is None:
         if mask is None:
-            b.set_vgpr_row(index, np.asarray(values))
+            b.set_vgpr_row(index, np.asarray(values), fresh)
         else:
             np.copyto(b.vgpr[index], values, where=mask, casting="unsafe")
         return
@@ -184,13 +190,14 @@ def write_vgpr(
 
 
 def vgpr_writer(ctx: OperandContext, index: int, bits: int):
-    """A function (batch, values, mask, rows=None) storing lane values of `bits` width into v[index...]."""
+    """A function (batch, values, mask, rows=None, fresh=False) storing lane values of `bits` width into
+    v[index...]."""
     dwords = max(bits // 32, 1)
     ctx.check_vgpr(index, dwords)
     if dwords == 1:
-        return lambda b, v, m, rows=None: write_vgpr(b, index, v, m, rows)
+        return lambda b, v, m, rows=None, fresh=False: write_vgpr(b, index, v, m, rows, fresh)
 
-    def write(b: WaveBatch, values, mask, rows=None) -> None:
+    def write(b: WaveBatch, values, mask, rows=None, fresh=False) -> None:
         values = np.asarray(values)
         if values.dtype != U64:
             values = values.astype(U64)

@@ -334,7 +334,11 @@ def _execute(plan: _Plan, spec: ValuSpec):
             return
         result, carry = _results(spec, plan, values, result)
         if dst is not None:
-            dst(b, result, lanes, rows)
+            # a result that is no view of a source is a new array the register can adopt without a copy
+            fresh = lanes is None and not any(
+                isinstance(value, np.ndarray) and np.may_share_memory(result, value) for value in values
+            )
+            dst(b, result, lanes, rows, fresh)
         if carry is not None:
             mask_out(b, np.broadcast_to(carry, executing.shape) & executing, active, all_active, rows)
 

@@ -44,6 +44,7 @@ class VgprFile(list):
     def __init__(self, rows: list[np.ndarray], n_workgroups: int) -> None:
         super().__init__(rows)
         self.n_workgroups = n_workgroups
+        self.shape = rows[0].shape if rows else (0, 0)
         # index -> (array under the block or None, block (waves_per_workgroup, L), lanes it covers or None)
         self.pending: dict[int, tuple[np.ndarray | None, np.ndarray, np.ndarray | None]] = {}
 
@@ -68,6 +69,16 @@ class VgprFile(list):
                 grouped[:, positions] = values
         list.__setitem__(self, index, under)
         return under
+
+    def overwritten(self, index: int) -> np.ndarray:
+        """v[index]'s array for a write of every lane: a block still pending is dropped, not built."""
+        row = list.__getitem__(self, index)
+        if row is None:
+            row = self.pending.pop(index)[0]
+            if row is None:
+                row = np.empty(self.shape, dtype=np.uint32)
+            list.__setitem__(self, index, row)
+        return row
 
     def write_block(self, index: int, block: np.ndarray, lanes: np.ndarray | None) -> None:
         """Put `block` on `lanes` (None: all) of v[index] in every workgroup, building nothing yet."""
@@ -138,19 +149,22 @@ class WaveBatch:
         self.template_lanes = [None] * self.n_vgprs
         self._exec_template_known = False
 
-    def set_vgpr_row(self, index: int, values: np.ndarray) -> None:
-        """Write a whole VGPR: adopt `values` when it is a fresh (W, L) uint32 array, else copy it in."""
+    def set_vgpr_row(self, index: int, values: np.ndarray, fresh: bool = False) -> None:
+        """Write a whole VGPR: adopt `values` when it is a new (W, L) uint32 array (`fresh`: the caller
+        knows it shares memory with nothing the batch holds, as a VALU result that is not a view of its
+        sources), else copy it in."""
         self.templates[index] = None
         if (
             values.dtype == np.uint32
             and values.shape == (self.n_waves, self.lanes)
-            and values.flags.owndata
             and values.flags.c_contiguous
-            and not any(values is row for row in self.vgpr)  # (iterating a list does not build rows)
+            and (
+                fresh or (values.flags.owndata and not any(values is row for row in self.vgpr))
+            )  # (iterating a list does not build rows)
         ):
             self.vgpr[index] = values
         else:
-            self.vgpr[index][...] = values
+            self.vgpr.overwritten(index)[...] = values
 
     # --- EXEC -------------------------------------------------------------------------------------------
     def exec_lanes(self) -> np.ndarray:

@@ -304,3 +304,22 @@ def test_16_bit_compares_use_the_low_half_and_16_bit_constants(snippet, target):
     out = snippet(target, body, ["s10", "s11", "s12"])[:, 0]
     # 1.0 > 0.5 (f16 0x3800; the high half is ignored); 1 > -1 as i16; 1 > 65535 is false as u16
     assert out.tolist() == [0xFFFF_FFFF, 0xFFFF_FFFF, 0]
+
+
+@pytest.mark.parametrize(("target", "lanes"), [WAVE64, WAVE32])
+def test_a_register_holding_a_moved_or_computed_value_is_its_own_copy(snippet, target, lanes):
+    # v1 = v4 (a move), v2 = v4 + 0 (a result with the same bits), v3 = v2 << 0; then v4 and v2 change
+    add = "v_add_u32" if target == "gfx942" else "v_add_nc_u32"
+    body = f"""
+        v_mov_b32 v4, v0
+        v_mov_b32 v1, v4
+        {add} v2, 0, v4
+        v_lshlrev_b32 v3, 0, v2
+        v_mov_b32 v4, 7
+        v_mov_b32 v2, 9
+    """
+    out = snippet(target, body, ["v1", "v2", "v3"], wave_size=lanes)
+    lane = np.arange(lanes, dtype=np.uint32)
+    assert out[0].tolist() == lane.tolist()
+    assert out[1].tolist() == [9] * lanes
+    assert out[2].tolist() == lane.tolist()
