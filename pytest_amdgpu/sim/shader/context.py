@@ -17,12 +17,17 @@ from pytest_amdgpu.sim.shader.syntax import format_instruction
 from pytest_amdgpu.sim.shader.targets import TargetProperties
 from pytest_amdgpu.sim.shader.waves import WaveBatch
 
-Run = Callable[[WaveBatch, np.ndarray, bool], None]
+Run = Callable[[WaveBatch, np.ndarray, bool], int | None]
 
 
 @dataclass
 class Compiled:
-    """An instruction ready to run on the waves of a batch that sit at its PC."""
+    """An instruction ready to run on the waves of a batch that sit at its PC.
+
+    `run(batch, active, all_active)` returns None, or, for a control instruction, the PC every active wave
+    goes on at when they all went the same way and no wave's run state (ended, barrier, sleep, GWS) changed:
+    the scheduler then keeps them as the running set instead of choosing it again.
+    """
 
     inst: Instruction
     run: Run

@@ -316,7 +316,7 @@ def _run_batch(
         if not sequential:  # b.pc must be exact for branches and for the next PC choice
             np.copyto(b.pc, pc + size, where=active)
         try:
-            compiled.run(b, active, all_active)
+            next_pc = compiled.run(b, active, all_active)
         except (ShaderError, GpuFaultError):
             raise
         except Exception as exc:  # safety net: hostile code must end in ShaderError, never a stray exception
@@ -333,9 +333,12 @@ def _run_batch(
         else:
             np.add(b.executed, run_length, out=b.executed, where=active)
             run_length = 0
-            if compiled.control:
-                _release_barriers(b)
-            active = None
+            if compiled.control and next_pc is not None and next_pc < others:
+                pc = next_pc  # a branch every running wave took the same way: they are still the lowest
+            else:
+                if compiled.control:
+                    _release_barriers(b)
+                active = None
         if steps >= CHECK_EVERY_STEPS:
             if active is not None:
                 np.add(b.executed, run_length, out=b.executed, where=active)

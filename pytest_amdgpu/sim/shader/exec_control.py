@@ -104,15 +104,23 @@ def compile_sopp(ctx: ShaderContext, inst: Instruction) -> Compiled:
     target = inst.pc + 4 + signed(imm, 16) * 4
     if name == "s_branch":
 
-        def branch(b: WaveBatch, active: np.ndarray, all_active: bool) -> None:
+        def branch(b: WaveBatch, active: np.ndarray, all_active: bool) -> int:
             b.pc[active] = target
+            return target
 
         return _compiled(inst, branch, BRANCH_CYCLES)
     condition = _condition(name)
     if condition is not None:
+        fall_through = inst.pc + inst.size
 
-        def conditional(b: WaveBatch, active: np.ndarray, all_active: bool) -> None:
-            b.pc[active & condition(b)] = target
+        def conditional(b: WaveBatch, active: np.ndarray, all_active: bool) -> int | None:
+            taken = condition(b) if all_active else active & condition(b)
+            if not taken.any():
+                return fall_through  # (the scheduler set the PC past this instruction)
+            b.pc[taken] = target
+            if all_active:
+                return target if taken.all() else None
+            return target if np.array_equal(taken, active) else None
 
         return _compiled(inst, conditional, BRANCH_CYCLES)
     if name == "s_barrier":
