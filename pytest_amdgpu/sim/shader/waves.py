@@ -189,18 +189,24 @@ class WaveBatch:
     def wave_pattern(self, values: np.ndarray) -> np.ndarray | None:
         """The first workgroup's part of per-wave `values` (W, ...) when every workgroup has the same."""
         per_wg = self.waves_per_workgroup
-        first = values[:per_wg]
-        if self.n_workgroups > 1:
-            grouped = values.reshape(self.n_workgroups, per_wg, *values.shape[1:])
-            if not (grouped == first).all():
-                return None
-        return first
+        # every workgroup equals the one before it: a contiguous compare of the array with itself shifted
+        # by one workgroup, cheaper than broadcasting the first workgroup against all of them
+        if self.n_workgroups > 1 and not np.array_equal(values[per_wg:], values[:-per_wg]):
+            return None
+        return values[:per_wg]
 
     def exec_template(self) -> np.ndarray | None:
         """(waves_per_workgroup, L) bool EXEC of one workgroup when every workgroup has the same EXEC."""
         if not self._exec_template_known:
-            words = self.wave_pattern(self.mask_words(EXEC_LO))
-            self._exec_template = None if words is None else lanes_from_words(words)
+            self._exec_template = None
+            rows = []
+            for i in range(self.mask_dwords):  # row by row: no (W, dwords) copy of EXEC
+                row = self.wave_pattern(self.sgpr[EXEC_LO + i])
+                if row is None:
+                    break
+                rows.append(row)
+            else:
+                self._exec_template = lanes_from_words(np.stack(rows, axis=1))
             self._exec_template_known = True
         return self._exec_template
 
