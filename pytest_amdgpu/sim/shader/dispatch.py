@@ -15,7 +15,13 @@ from pytest_amdgpu.sim.shader.exec_gws import wake_waiters
 from pytest_amdgpu.sim.shader.opcodes import tables_for
 from pytest_amdgpu.sim.shader.operands import EXEC_LO, LAYOUTS
 from pytest_amdgpu.sim.shader.targets import TargetProperties, properties
-from pytest_amdgpu.sim.shader.waves import FLAT_SCRATCH_ROW, HWREG_MODE_ROW, WaveBatch, words_from_lanes
+from pytest_amdgpu.sim.shader.waves import (
+    FLAT_SCRATCH_ROW,
+    HWREG_MODE_ROW,
+    WaveBatch,
+    store_where,
+    words_from_lanes,
+)
 
 DEFAULT_MAX_WAVE_INSTRUCTIONS = 1 << 22  # a wave executing more than this is treated as hung
 CHECK_EVERY_STEPS = 1024  # steps between checks of the instruction limit and of a slice's end
@@ -314,7 +320,7 @@ def _run_batch(
         # where other waves wait (they join there): then the set is chosen again
         sequential = not compiled.control and pc + size < others
         if not sequential:  # b.pc must be exact for branches and for the next PC choice
-            np.copyto(b.pc, pc + size, where=active)
+            store_where(b.pc, pc + size, active)
         try:
             next_pc = compiled.run(b, active, all_active)
         except (ShaderError, GpuFaultError):
@@ -343,7 +349,7 @@ def _run_batch(
             if active is not None:
                 np.add(b.executed, run_length, out=b.executed, where=active)
                 run_length = 0
-                np.copyto(b.pc, pc, where=active)
+                store_where(b.pc, pc, active)
                 active = None
             if budget is not None and int(b.executed.max()) > budget:
                 raise ctx.error(

@@ -11,7 +11,7 @@ from pytest_amdgpu.sim.shader.access import scalar_reader, scalar_writer
 from pytest_amdgpu.sim.shader.operands import EXEC_LO, aligned_scalar
 from pytest_amdgpu.sim.shader.specs import SALU, SMEM, SaluSpec
 from pytest_amdgpu.sim.shader.syntax_base import signed
-from pytest_amdgpu.sim.shader.waves import FLAT_SCRATCH_ROW, HWREG_MODE_ROW, WaveBatch
+from pytest_amdgpu.sim.shader.waves import FLAT_SCRATCH_ROW, HWREG_MODE_ROW, WaveBatch, store_where
 
 if TYPE_CHECKING:
     from pytest_amdgpu.sim.shader.context import Compiled, ShaderContext
@@ -35,7 +35,7 @@ def _write_scc(b: WaveBatch, scc, active: np.ndarray, all_active: bool) -> None:
     if all_active:
         b.scc[...] = scc
     else:
-        np.copyto(b.scc, scc, where=active)
+        store_where(b.scc, scc, active)
 
 
 # --- SALU ------------------------------------------------------------------------------------------------
@@ -108,7 +108,7 @@ def compile_special_sop1(ctx: ShaderContext, inst: Instruction) -> Compiled | No
             target = np.broadcast_to(np.asarray(read(b)).astype(np.int64), (b.n_waves,))
             if write is not None:
                 write(b, value, active, all_active)
-            np.copyto(b.pc, target & ~3, where=active)
+            store_where(b.pc, target & ~3, active)
 
         return _compiled(inst, jump, BRANCH_CYCLES, control=True)
     for stem, fn in _SAVEEXEC.items():

@@ -20,6 +20,12 @@ HWREG_MODE_ROW = 131
 SCALAR_ROWS = 132
 
 
+def store_where(target: np.ndarray, values, where: np.ndarray) -> None:
+    """target[where] = values for per-wave (W,) arrays: np.where and a plain store are about 2.5x faster
+    than np.copyto(..., where=) on arrays of a few thousand elements."""
+    target[...] = np.where(where, values, target)
+
+
 def lanes_from_words(words: np.ndarray) -> np.ndarray:
     """(W, n) uint32 mask words -> (W, 32n) bool, lane i = bit i."""
     packed = np.ascontiguousarray(words, dtype=np.uint32).view(np.uint8)
@@ -303,6 +309,6 @@ class WaveBatch:
         if all_active:
             self.sgpr[row] = values
         else:
-            np.copyto(self.sgpr[row], values, where=active, casting="unsafe")
+            store_where(self.sgpr[row], np.asarray(values).astype(np.uint32, copy=False), active)
         if row in (EXEC_LO, EXEC_LO + 1):
             self.exec_changed()
