@@ -13,7 +13,7 @@ import numpy as np
 from pytest_amdgpu.sim.shader import atomics
 from pytest_amdgpu.sim.shader.access import vector_reader, vgpr_writer, write_vgpr
 from pytest_amdgpu.sim.shader.exec_gws import compile_gws
-from pytest_amdgpu.sim.shader.exec_vector import COMPACT_FRACTION, lane_run, template_scope
+from pytest_amdgpu.sim.shader.exec_vector import COMPACT_FRACTION, executing_lanes, lane_run, template_scope
 from pytest_amdgpu.sim.shader.operands import VGPR_BASE
 from pytest_amdgpu.sim.shader.specs import DS, MemSpec
 from pytest_amdgpu.sim.shader.waves import WaveBatch
@@ -30,12 +30,6 @@ def _compiled(inst: Instruction, run, cost: int) -> Compiled:
     from pytest_amdgpu.sim.shader.context import Compiled
 
     return Compiled(inst, run, cost)
-
-
-def _selected(b: WaveBatch, active: np.ndarray, all_active: bool) -> np.ndarray | None:
-    """Flat (wave * L + lane) indices of the lanes that execute, or None for all of them."""
-    lanes = b.lane_mask(active, all_active)
-    return None if lanes is None else np.flatnonzero(lanes)
 
 
 def _flat(array: np.ndarray, selection: np.ndarray | None) -> np.ndarray:
@@ -319,7 +313,7 @@ def _atomic(ctx: ShaderContext, inst: Instruction, spec: MemSpec, address, offse
         return parts[0] if dwords == 1 else parts[0] | (parts[1] << U64(32))
 
     def run(b: WaveBatch, active: np.ndarray, all_active: bool) -> None:
-        selection = _selected(b, active, all_active)
+        selection = executing_lanes(b, active, all_active)
         addresses = _LdsAddresses(
             b, selection, _flat(np.broadcast_to(address(b), (b.n_waves, b.lanes)), selection)
         )

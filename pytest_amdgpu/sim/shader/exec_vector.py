@@ -230,6 +230,20 @@ def template_scope(b: WaveBatch, active: np.ndarray, all_active: bool) -> np.nda
     return None if waves is None else executing & waves[:, None]
 
 
+def executing_lanes(b: WaveBatch, active: np.ndarray, all_active: bool) -> np.ndarray | None:
+    """Flat (wave * L + lane) indices of the lanes that execute, None for every lane. When they are the
+    same in every workgroup, built from one workgroup's positions: a store from one lane per workgroup
+    then costs its lanes, not a scan of every lane of the batch."""
+    scope = template_scope(b, active, all_active)
+    if scope is None:
+        lanes = b.lane_mask(active, all_active)
+        return None if lanes is None else np.flatnonzero(lanes)
+    positions = np.flatnonzero(scope)
+    if positions.size == scope.size:
+        return None
+    return (np.arange(b.n_workgroups)[:, None] * scope.size + positions).reshape(-1)
+
+
 def _template_alu(plan: _Plan, spec: ValuSpec):
     """Run a VALU instruction once on workgroup templates, when its sources and EXEC allow it: the result
     is the same for every workgroup, so it is computed on (waves_per_workgroup, L) and broadcast."""

@@ -13,6 +13,7 @@ import numpy as np
 
 from pytest_amdgpu.sim.shader import vmem_access
 from pytest_amdgpu.sim.shader.access import scalar_reader, vector_reader
+from pytest_amdgpu.sim.shader.exec_vector import executing_lanes
 from pytest_amdgpu.sim.shader.operands import VGPR_BASE, aligned_scalar
 from pytest_amdgpu.sim.shader.specs import VMEM, MemSpec
 from pytest_amdgpu.sim.shader.syntax_base import signed
@@ -217,8 +218,7 @@ def compile_flat(ctx: ShaderContext, inst: Instruction) -> Compiled:
     fast_path = spec.kind in ("load", "store") and size >= 4 and not swizzled
 
     def run(b: WaveBatch, active: np.ndarray, all_active: bool) -> None:
-        lanes = b.lane_mask(active, all_active)
-        selection = None if lanes is None else np.flatnonzero(lanes)
+        selection = executing_lanes(b, active, all_active)
         if selection is not None and selection.size == 0:
             return
         if fast_path and selection is None:
