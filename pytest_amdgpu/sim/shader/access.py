@@ -140,6 +140,24 @@ def template_reader(ctx: OperandContext, code: int, bits: int = 32, is_float: bo
     return lambda b, executing: read(b)
 
 
+def offsets_reader(ctx: OperandContext, code: int, bits: int = 32, is_float: bool = False):
+    """A 32-bit source as (per-wave base (W,) or None, per-workgroup block or constant or None) summing to
+    its value on every lane (see WaveBatch.offsets), or None when it is not of that form."""
+    if bits != 32:
+        return lambda b: None
+    if code >= VGPR_BASE:
+        index = code - VGPR_BASE
+        ctx.check_vgpr(index, 1)
+        return lambda b: b.offsets(index)
+    if code < 128 and not ctx.layout.is_null(code):
+        row = aligned_scalar(code, 1)
+        return lambda b: (b.sgpr[row], None)
+    if code in (VCCZ, EXECZ, SCC):
+        return lambda b: None
+    read = scalar_reader(ctx, code, bits, is_float)  # constants
+    return lambda b: (None, read(b))
+
+
 def scalar_writer(ctx: OperandContext, code: int, bits: int = 32):
     """A function (batch, values, active, all_active) storing per-wave values into SGPR operand `code`."""
     dwords = max(bits // 32, 1)

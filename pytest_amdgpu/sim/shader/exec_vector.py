@@ -11,6 +11,7 @@ from pytest_amdgpu.sim.shader.access import (
     mask_reader,
     mask_row,
     mask_writer,
+    offsets_reader,
     scalar_reader,
     scalar_writer,
     template_reader,
@@ -21,7 +22,8 @@ from pytest_amdgpu.sim.shader.access import (
 from pytest_amdgpu.sim.shader.operands import EXEC_LO, LITERAL, VGPR_BASE
 from pytest_amdgpu.sim.shader.specs import VALU, ValuSpec
 from pytest_amdgpu.sim.shader.syntax_vector import vopd_destinations
-from pytest_amdgpu.sim.shader.waves import WaveBatch, lanes_from_words
+from pytest_amdgpu.sim.shader.valu import b32
+from pytest_amdgpu.sim.shader.waves import WaveBatch, lanes_from_words, words_from_lanes
 
 if TYPE_CHECKING:
     from pytest_amdgpu.sim.shader.context import Compiled, ShaderContext
@@ -330,7 +332,141 @@ def _column_alu(plan: _Plan, spec: ValuSpec):
     return run
 
 
-def _execute(plan: _Plan, spec: ValuSpec):
+# VALU operations that keep "per-wave base + workgroup block" sums in that form (mod 2**32): the base and
+# the block are combined separately. A shift left by a constant distributes over the sum too.
+_OFFSET_OPS = {
+    "v_add_u32": "add",
+    "v_add_nc_u32": "add",
+    "v_sub_u32": "sub",
+    "v_sub_nc_u32": "sub",
+    "v_subrev_u32": "subrev",
+    "v_subrev_nc_u32": "subrev",
+    "v_lshlrev_b32": "shl",
+    "v_mov_b32": "mov",
+}
+CHECK_OFFSETS = False  # tests: compare every offset-row result with the general path's
+
+
+def _spread_parts(b: WaveBatch, part) -> np.ndarray:
+    """(W, L) values of a (base, block) source, for the self-check (reading the register would build it)."""
+    base, block = part
+    shape = (b.n_workgroups, b.waves_per_workgroup, b.lanes)
+    base = U32(0) if base is None else np.asarray(base, U32).reshape(shape[0], shape[1], 1)
+    block = U32(0) if block is None else np.asarray(block, U32)
+    return np.broadcast_to(base + block, shape).reshape(b.n_waves, b.lanes)
+
+
+def _sum_part(x, y):
+    if x is None:
+        return y
+    return x if y is None else x + y
+
+
+def _offset_alu(ctx: ShaderContext, inst: Instruction, spec: ValuSpec, plan: _Plan):
+    """Run an add, subtract, constant shift or move on every lane of every wave whose sources are a per-wave
+    value plus a workgroup template (a global work-item id and what is computed from it) without building
+    the (W, L) result: it is kept as base and block (VgprFile.offsets) and built only if read."""
+    kind = _OFFSET_OPS.get(inst.mnemonic or "")
+    if kind is None or inst.format not in ("VOP1", "VOP2", "VOP3") or plan.dst_index is None:
+        return None
+    if plan.dst_bits != 32 or plan.int_clamp is not None or plan.post is not None or plan.mask_out:
+        return None
+    if inst.format == "VOP3" and (inst.fields["abs"] or inst.fields["neg"]):
+        return None
+    ops = ctx.operands(inst)
+    readers = _vop_sources(ctx, inst, spec, ops, offsets_reader)
+    dst, fn = plan.dst_index, spec.fn
+
+    def run(b: WaveBatch, active: np.ndarray, all_active: bool) -> bool:
+        parts = [read(b) for read in readers]
+        if any(part is None for part in parts):
+            return False
+        if kind == "mov":
+            base, block = parts[0]
+        elif kind == "shl":
+            (amount_base, amount), (base, block) = parts
+            if amount_base is not None or np.ndim(amount) != 0:
+                return False  # only a shift by a constant distributes over the sum
+            shift = U32(int(amount) & 31)
+            base = None if base is None else base << shift
+            block = None if block is None else np.asarray(block, dtype=U32) << shift
+        else:
+            (base_a, block_a), (base_b, block_b) = parts
+            if kind == "subrev":
+                (base_a, block_a), (base_b, block_b) = (base_b, block_b), (base_a, block_a)
+            if kind != "add":
+                base_b = None if base_b is None else U32(0) - base_b
+                block_b = None if block_b is None else U32(0) - np.asarray(block_b, dtype=U32)
+            base, block = _sum_part(base_a, base_b), _sum_part(block_a, block_b)
+        if base is None:
+            return False  # the same in every workgroup: the template path's case
+        shape = (b.waves_per_workgroup, b.lanes)
+        block = np.zeros(shape, U32) if block is None else np.array(np.broadcast_to(block, shape), U32)
+        base = np.array(base, dtype=U32)  # a copy: the base may be an SGPR row or another register's
+        if CHECK_OFFSETS:
+            expected = b32(fn(*[_spread_parts(b, part) for part in parts]))
+        b.write_offsets(dst, base, block)
+        if CHECK_OFFSETS and not np.array_equal(b.vgpr.spread(base, block), expected):
+            raise AssertionError(f"{inst.mnemonic} at {inst.pc:#x}: the offset row differs from the result")
+        return True
+
+    return run
+
+
+_MONOTONE_COMPARES = frozenset(f"v_cmp_{cond}_u32" for cond in ("lt", "le", "gt", "ge"))
+
+
+def _offset_compare(ctx: ShaderContext, inst: Instruction, spec: ValuSpec, plan: _Plan):
+    """An unsigned less/greater compare of an offset row (see _offset_alu) with a per-wave value or a
+    constant, on every lane: a wave whose values, base + the block's lowest to base + its highest, do not
+    wrap and give the same answer at both ends gives it on every lane (the compare is monotone); only the
+    other waves (those a bound such as n cuts through) are compared lane by lane."""
+    if inst.mnemonic not in _MONOTONE_COMPARES or plan.exec_out or plan.mask_row is None:
+        return None
+    if inst.format == "VOP3" and (inst.fields["abs"] or inst.fields["neg"]):
+        return None
+    readers = _vop_sources(ctx, inst, spec, ctx.operands(inst), offsets_reader)
+    fn, row = spec.fn, plan.mask_row
+
+    def run(b: WaveBatch, active: np.ndarray, all_active: bool) -> bool:
+        parts = [read(b) for read in readers]
+        if any(part is None for part in parts):
+            return False
+        rows = [i for i, (base, block) in enumerate(parts) if np.ndim(block) == 2]
+        if len(rows) != 1 or parts[rows[0]][0] is None:
+            return False  # not one offset row against a per-wave value or a constant
+        k = rows[0]
+        base, block = parts[k]
+        other_base, other_const = parts[1 - k]
+        other = np.zeros(b.n_waves, I64) if other_base is None else other_base.astype(I64)
+        if other_const is not None:
+            other = (other + int(other_const)) & 0xFFFF_FFFF
+        per_wg = b.waves_per_workgroup
+        start = base.astype(I64).reshape(-1, per_wg)
+        low = (start + block.min(axis=1).astype(I64)).reshape(-1)
+        high = (start + block.max(axis=1).astype(I64)).reshape(-1)
+
+        def compare(values: np.ndarray, against: np.ndarray) -> np.ndarray:
+            return fn(values, against) if k == 0 else fn(against, values)
+
+        at_low, at_high = compare(low, other), compare(high, other)
+        mixed = np.flatnonzero((high > 0xFFFF_FFFF) | (at_low != at_high))
+        words = np.where(at_low, U32(0xFFFF_FFFF), U32(0))[:, None].repeat(b.mask_dwords, axis=1)
+        if mixed.size:
+            lanes = (base[mixed, None] + block[mixed % per_wg]).astype(U32)  # (mod 2**32, as registers)
+            words[mixed] = words_from_lanes(compare(lanes, other[mixed, None].astype(U32)))
+        for i in range(b.mask_dwords):
+            b.write_sgpr(row + i, words[:, i], active, all_active)
+        if CHECK_OFFSETS:
+            full = np.broadcast_to(fn(*[_spread_parts(b, part) for part in parts]), (b.n_waves, b.lanes))
+            if not np.array_equal(words_from_lanes(np.ascontiguousarray(full)), words):
+                raise AssertionError(f"{inst.mnemonic} at {inst.pc:#x}: the offset compare differs")
+        return True
+
+    return run
+
+
+def _execute(plan: _Plan, spec: ValuSpec, on_offsets=None):
     fn = spec.fn
     sources, mask_in, dst, mask_out = plan.sources, plan.mask_in, plan.dst, plan.mask_out
     exec_out, compare = plan.exec_out, spec.compare
@@ -364,6 +500,8 @@ def _execute(plan: _Plan, spec: ValuSpec):
                     return
                 if on_columns is not None and not executing.all():
                     on_columns(b, executing)
+                    return
+                if on_offsets is not None and executing.all() and on_offsets(b, active, all_active):
                     return
         if not all_active:
             rows = np.flatnonzero(active)
@@ -558,4 +696,7 @@ def compile_vector(ctx: ShaderContext, inst: Instruction) -> Compiled:
         if run is None:
             raise ctx.error(inst, f"unsupported vector instruction {name}")
         return _compiled(inst, run, _cycles(ctx))
-    return _compiled(inst, _execute(_plan_alu(ctx, inst, spec), spec), _cycles(ctx))
+    plan = _plan_alu(ctx, inst, spec)
+    offsets = _offset_compare if spec.compare else _offset_alu
+    on_offsets = offsets(ctx, inst, spec, plan)
+    return _compiled(inst, _execute(plan, spec, on_offsets), _cycles(ctx))

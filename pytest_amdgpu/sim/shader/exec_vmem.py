@@ -130,6 +130,38 @@ def _full_address(parts) -> np.ndarray:
     return address
 
 
+def _saddr_offsets(ctx: ShaderContext, inst: Instruction):
+    """For a GLOBAL access with an SGPR base: a function (batch) -> (wave base, lane part as base and block,
+    const) when its 32-bit VGPR offset is kept as an offset row (WaveBatch.offsets), else None."""
+    f = inst.fields
+    if inst.format != "GLOBAL" or saddr_is_off(ctx.isa_family, f["saddr"]):
+        return None
+    row, index, offset = aligned_scalar(f["saddr"], 2), f["addr"], _flat_offset(ctx, inst)
+
+    def parts(b: WaveBatch):
+        found = b.vgpr.offsets.get(index)
+        if found is None:
+            return None
+        base = b.sgpr[row].astype(U64) | (b.sgpr[row + 1].astype(U64) << U64(32))
+        return base.view(I64), found, offset
+
+    return parts
+
+
+def _whole_wave_offsets(b: WaveBatch, memory, store: bool, parts, register: int) -> bool:
+    """A dword load or store of every lane at a run of consecutive dwords whose VGPR offsets are an offset
+    row: one copy, and the offsets are never built; False when another path must do it."""
+    wave_base, (base, block), const = parts
+    run = vmem_access.contiguous_offset_words(memory, wave_base, base, block, const, store)
+    if run is None:
+        return False
+    if store:
+        run[...] = b.vgpr[register]
+    else:
+        b.set_vgpr_row(register, run.copy())
+    return True
+
+
 def _whole_wave(b: WaveBatch, memory, store: bool, parts, dwords: int, register: int) -> bool:
     """Load or store every lane of every wave by word index; False when the general path must do it.
 
@@ -216,6 +248,7 @@ def compile_flat(ctx: ShaderContext, inst: Instruction) -> Compiled:
     data_row = f["data"]
 
     fast_path = spec.kind in ("load", "store") and size >= 4 and not swizzled
+    saddr_offsets = _saddr_offsets(ctx, inst) if fast_path and dwords == 1 else None
 
     def run(b: WaveBatch, active: np.ndarray, all_active: bool) -> None:
         selection = executing_lanes(b, active, all_active)
@@ -223,6 +256,10 @@ def compile_flat(ctx: ShaderContext, inst: Instruction) -> Compiled:
             return
         if fast_path and selection is None:
             store = spec.kind == "store"
+            register = data_row if store else f["vdst"]
+            parts = None if saddr_offsets is None else saddr_offsets(b)
+            if parts is not None and _whole_wave_offsets(b, memory, store, parts, register):
+                return
             if _whole_wave(b, memory, store, address(b, 0), dwords, data_row if store else f["vdst"]):
                 return
         if spec.kind == "atomic":

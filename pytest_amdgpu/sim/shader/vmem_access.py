@@ -208,22 +208,54 @@ def contiguous_words(
     reading or writing an array at its global work-item id, done as one copy instead of a gather."""
     if lane_part.dtype != U32 or nbytes != 4 or lane_part.ndim != 2:
         return None
+    first = lane_part[:, 0]
+    run = _consecutive_waves(memory, wave_base, first, lane_part.shape[1], const, write)
+    if run is None:
+        return None
+    step = np.arange(0, 4 * lane_part.shape[1], 4, dtype=U32)
+    if not (lane_part == first[:, None] + step).all():
+        return None
+    return run
+
+
+def contiguous_offset_words(
+    memory: GpuMemory,
+    wave_base: np.ndarray | None,
+    base: np.ndarray,
+    block: np.ndarray,
+    const: int,
+    write: bool,
+) -> np.ndarray | None:
+    """contiguous_words for a lane part kept as a per-wave base (W,) plus a workgroup block (see
+    WaveBatch.offsets): its lanes step by one dword exactly when each row of the block does, so the check
+    costs the block, not every lane."""
+    per_wg, lanes = block.shape
+    if block.dtype != U32 or base.dtype != U32 or base.size % per_wg:
+        return None
+    step = np.arange(0, 4 * lanes, 4, dtype=U32)
+    if not ((block - block[:, :1]) == step).all():  # (mod 2**32, as the registers hold it)
+        return None
+    first = (base.reshape(-1, per_wg) + block[:, 0]).reshape(-1)
+    return _consecutive_waves(memory, wave_base, first, lanes, const, write)
+
+
+def _consecutive_waves(
+    memory: GpuMemory, wave_base: np.ndarray | None, first: np.ndarray, lanes: int, const: int, write: bool
+) -> np.ndarray | None:
+    """The (W, L) view of one mapping's words when wave w's lane 0 sits at wave_base[w] + first[w] + const
+    and each wave starts L words after the one before (the lanes of a wave are the caller's to check)."""
     found = _wave_words(memory, wave_base, const, write)
     if found is None:
         return None
     words, wave_words = found
-    first = lane_part[:, 0]
-    if (first & 3).any() or int(first.max()) + 4 * (lane_part.shape[1] - 1) > 0xFFFF_FFFF:
+    if (first & 3).any() or int(first.max()) + 4 * (lanes - 1) > 0xFFFF_FFFF:
         return None  # misaligned, or some wave's 32-bit offsets wrap (the address does not)
     starts = wave_words + (first >> U32(2))
-    n_waves, lanes = lane_part.shape
+    n_waves = first.size
     start = int(starts[0])
     if start < 0 or start + n_waves * lanes > words.size:
         return None
     if n_waves > 1 and not (np.diff(starts) == lanes).all():
-        return None
-    step = np.arange(0, 4 * lanes, 4, dtype=U32)
-    if not (lane_part == first[:, None] + step).all():
         return None
     return words[start : start + n_waves * lanes].reshape(n_waves, lanes)
 

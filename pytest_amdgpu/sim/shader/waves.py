@@ -45,6 +45,10 @@ class VgprFile(list):
     and the lanes it covers, over the array as it was; the array is built when something reads it. A VGPR
     that only ever feeds instructions running on templates (an LDS address, a lane mask's operand) is then
     never spread over the whole batch.
+
+    A VGPR written on every lane with a per-wave value plus a workgroup template (a global work-item id:
+    the workgroup's first id plus the work-item id) is kept the same way, as that (W,) base and block, in
+    `offsets`: v[w, l] = base[w] + block[w % waves_per_workgroup, l] (mod 2**32).
     """
 
     def __init__(self, rows: list[np.ndarray], n_workgroups: int) -> None:
@@ -53,12 +57,28 @@ class VgprFile(list):
         self.shape = rows[0].shape if rows else (0, 0)
         # index -> (array under the block or None, block (waves_per_workgroup, L), lanes it covers or None)
         self.pending: dict[int, tuple[np.ndarray | None, np.ndarray, np.ndarray | None]] = {}
+        self.offsets: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # index -> (base (W,), block)
 
     def __getitem__(self, index):
         row = list.__getitem__(self, index)
         return self._build(index) if row is None else row
 
+    def write_offsets(self, index: int, base: np.ndarray, block: np.ndarray) -> None:
+        """v[index] = base (W,) per wave + block (waves_per_workgroup, L) per workgroup, built when read."""
+        self.pending.pop(index, None)
+        self.offsets[index] = (base, block)
+        list.__setitem__(self, index, None)
+
+    def spread(self, base: np.ndarray, block: np.ndarray) -> np.ndarray:
+        """The (W, L) values of an offset row (mod 2**32)."""
+        per_wg = block.shape[0]
+        return (base.reshape(self.n_workgroups, per_wg, 1) + block).reshape(self.shape)
+
     def _build(self, index: int) -> np.ndarray:
+        if index in self.offsets:
+            row = self.spread(*self.offsets.pop(index))
+            list.__setitem__(self, index, row)
+            return row
         under, block, lanes = self.pending.pop(index)
         per_wg, width = block.shape
         if under is None:
@@ -80,7 +100,8 @@ class VgprFile(list):
         """v[index]'s array for a write of every lane: a block still pending is dropped, not built."""
         row = list.__getitem__(self, index)
         if row is None:
-            row = self.pending.pop(index)[0]
+            row = self.pending.pop(index)[0] if index in self.pending else None
+            self.offsets.pop(index, None)
             if row is None:
                 row = np.empty(self.shape, dtype=np.uint32)
             list.__setitem__(self, index, row)
@@ -88,6 +109,8 @@ class VgprFile(list):
 
     def write_block(self, index: int, block: np.ndarray, lanes: np.ndarray | None) -> None:
         """Put `block` on `lanes` (None: all) of v[index] in every workgroup, building nothing yet."""
+        if index in self.offsets:
+            self._build(index)  # a block on some lanes over an offset row: built first
         row = list.__getitem__(self, index)
         if lanes is None:
             self.pending[index] = (None, block, None)
@@ -101,6 +124,7 @@ class VgprFile(list):
 
     def __setitem__(self, index, value) -> None:
         self.pending.pop(index, None)
+        self.offsets.pop(index, None)
         list.__setitem__(self, index, value)
 
 
@@ -229,6 +253,22 @@ class WaveBatch:
         known = self._exec_template if self._exec_template_known else None
         if known is not None and not (self.exec_lanes().reshape(shape) == known).all():
             raise AssertionError(f"EXEC no longer matches its workgroup template after {after}")
+
+    def write_offsets(self, index: int, base: np.ndarray, block: np.ndarray) -> None:
+        """Every lane of v[index] = base (W,) per wave + block (waves_per_workgroup, L) per workgroup."""
+        self.templates[index] = None
+        self.vgpr.write_offsets(index, base, block)
+
+    def offsets(self, index: int) -> tuple[np.ndarray | None, np.ndarray] | None:
+        """v[index] as (per-wave base or None for 0, (waves_per_workgroup, L) block) on every lane, when it
+        is one (an offset row, or a template of every lane); None otherwise."""
+        found = self.vgpr.offsets.get(index)
+        if found is not None:
+            return found
+        block = self.templates[index]
+        if block is not None and self.template_lanes[index] is None:
+            return None, block
+        return None
 
     def forget_template(self, index: int) -> None:
         """VGPR `index` was written in a way that does not keep its template."""

@@ -2,7 +2,8 @@
 
 Every dispatch test of tests/driver/test_dispatch.py and every instruction test of test_semantics.py runs
 again here with the shader core checking, after
-every instruction, that each template it keeps is what every workgroup's VGPRs and EXEC hold, and with
+every instruction, that each template it keeps is what every workgroup's VGPRs and EXEC hold (and each
+offset row result what the lane-by-lane operation gives), and with
 templates used down to batches of one workgroup (normally four), so that every bundled kernel goes through
 them on every ISA generation.
 """
@@ -25,6 +26,7 @@ from tests.sim.shader.test_semantics import *  # noqa: F403
 @pytest.fixture(autouse=True)
 def checked_templates(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(dispatch, "CHECK_TEMPLATES", True)
+    monkeypatch.setattr(exec_vector, "CHECK_OFFSETS", True)
     monkeypatch.setattr(exec_vector, "TEMPLATE_MIN_WORKGROUPS", 1)
 
 
