@@ -337,7 +337,7 @@ def _run_batch(
         if sequential:
             pc += size  # every runnable wave moves on together; b.pc is brought up to date later
         else:
-            np.add(b.executed, run_length, out=b.executed, where=active)
+            b.executed += active * run_length  # (np.add with where= is 3x slower)
             run_length = 0
             if compiled.control and next_pc is not None and next_pc < others:
                 pc = next_pc  # a branch every running wave took the same way: they are still the lowest
@@ -347,7 +347,7 @@ def _run_batch(
                 active = None
         if steps >= CHECK_EVERY_STEPS:
             if active is not None:
-                np.add(b.executed, run_length, out=b.executed, where=active)
+                b.executed += active * run_length  # (np.add with where= is 3x slower)
                 run_length = 0
                 store_where(b.pc, pc, active)
                 active = None

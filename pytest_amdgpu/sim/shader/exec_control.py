@@ -125,9 +125,15 @@ def compile_sopp(ctx: ShaderContext, inst: Instruction) -> Compiled:
         return _compiled(inst, conditional, BRANCH_CYCLES)
     if name == "s_barrier":
 
-        def barrier(b: WaveBatch, active: np.ndarray, all_active: bool) -> None:
+        after = inst.pc + inst.size
+
+        def barrier(b: WaveBatch, active: np.ndarray, all_active: bool) -> int | None:
+            if all_active:  # every wave of every workgroup has arrived: the barrier is passed at once
+                b.barrier_signals += 1
+                return after
             b.barrier_signals[active] += 1
             b.blocked |= active
+            return None
 
         return _compiled(inst, barrier, BARRIER_CYCLES)
     if name == "s_barrier_wait":
