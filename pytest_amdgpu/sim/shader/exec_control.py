@@ -124,7 +124,6 @@ def compile_sopp(ctx: ShaderContext, inst: Instruction) -> Compiled:
 
         return _compiled(inst, conditional, BRANCH_CYCLES)
     if name == "s_barrier":
-
         after = inst.pc + inst.size
 
         def barrier(b: WaveBatch, active: np.ndarray, all_active: bool) -> int | None:

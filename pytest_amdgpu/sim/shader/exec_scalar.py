@@ -11,7 +11,13 @@ from pytest_amdgpu.sim.shader.access import scalar_reader, scalar_writer
 from pytest_amdgpu.sim.shader.operands import EXEC_LO, aligned_scalar
 from pytest_amdgpu.sim.shader.specs import SALU, SMEM, SaluSpec
 from pytest_amdgpu.sim.shader.syntax_base import signed
-from pytest_amdgpu.sim.shader.waves import FLAT_SCRATCH_ROW, HWREG_MODE_ROW, WaveBatch, store_where
+from pytest_amdgpu.sim.shader.waves import (
+    DISCARD_ROW,
+    FLAT_SCRATCH_ROW,
+    HWREG_MODE_ROW,
+    WaveBatch,
+    store_where,
+)
 
 if TYPE_CHECKING:
     from pytest_amdgpu.sim.shader.context import Compiled, ShaderContext
@@ -39,9 +45,37 @@ def _write_scc(b: WaveBatch, scc, active: np.ndarray, all_active: bool) -> None:
 
 
 # --- SALU ------------------------------------------------------------------------------------------------
+def _sgpr_rows(ops, codes: list[int], dwords: int) -> list[int] | None:
+    """The first SGPR rows of register operands `codes`, or None if one is a constant or null."""
+    if any(code >= 128 or ops.layout.is_null(code) for code in codes):
+        return None
+    return [aligned_scalar(code, dwords) for code in codes]
+
+
+def _dword_wise(inst: Instruction, spec: SaluSpec, rows: list[int], dst: int):
+    """A 64-bit bitwise SALU instruction on register operands, one dword at a time: no uint64 copies of the
+    operands (wave64 EXEC and VCC arithmetic is most of what a kernel's scalar unit does)."""
+    fn = spec.fn
+    targets = [dst + i if dst + i < 128 else DISCARD_ROW for i in range(2)]
+
+    def run(b: WaveBatch, active: np.ndarray, all_active: bool) -> None:
+        results = [fn(*[b.sgpr[row + i] for row in rows]) for i in range(2)]  # every read before a write
+        for target, (value, _) in zip(targets, results, strict=True):
+            b.write_sgpr(target, value, active, all_active)
+        if results[0][1] is not None:
+            _write_scc(b, (results[0][0] | results[1][0]) != 0, active, all_active)
+
+    return _compiled(inst, run, SALU_CYCLES)
+
+
 def compile_salu(ctx: ShaderContext, inst: Instruction, spec: SaluSpec) -> Compiled:
     ops = ctx.operands(inst)
     f = inst.fields
+    if spec.bitwise and spec.dst_bits == 64 and inst.format in ("SOP1", "SOP2"):
+        names = ("ssrc0",) if inst.format == "SOP1" else ("ssrc0", "ssrc1")
+        rows = _sgpr_rows(ops, [f[name] for name in names], 2)
+        if rows is not None and not ops.layout.is_null(f["sdst"]) and f["sdst"] < 128:
+            return _dword_wise(inst, spec, rows, aligned_scalar(f["sdst"], 2))
     readers = []
     if inst.format == "SOPK":
         imm = f["simm16"]
@@ -130,6 +164,22 @@ def _compile_saveexec(ctx: ShaderContext, inst: Instruction, fn, width: int, wri
     read_exec = scalar_reader(ops, EXEC_LO, width)
     write_dst = scalar_writer(ops, f["sdst"], width)
     write_exec = scalar_writer(ops, EXEC_LO, width)
+
+    rows = _sgpr_rows(ops, [f["ssrc0"]], 2) if width == 64 else None
+    if rows is not None and not ops.layout.is_null(f["sdst"]) and f["sdst"] < 128:
+        src, dst = rows[0], aligned_scalar(f["sdst"], 2)
+
+        def dword_wise(b: WaveBatch, active: np.ndarray, all_active: bool) -> None:
+            old = [b.sgpr[EXEC_LO + i].copy() for i in range(2)]
+            new = [fn(b.sgpr[src + i], old[i]) for i in range(2)]
+            for i in range(2):  # (the destination may be the source: every read is done)
+                target = dst + i if dst + i < 128 else DISCARD_ROW
+                b.write_sgpr(target, new[i] if write_new else old[i], active, all_active)
+            for i in range(2):
+                b.write_sgpr(EXEC_LO + i, new[i], active, all_active)
+            _write_scc(b, (new[0] | new[1]) != 0, active, all_active)
+
+        return _compiled(inst, dword_wise, SALU_CYCLES)
 
     def run(b: WaveBatch, active: np.ndarray, all_active: bool) -> None:
         old_exec = np.array(read_exec(b), copy=True)

@@ -178,7 +178,9 @@ for width, suffix in ((32, "b32"), (64, "b64")):
         (("nor",), lambda a, b: ~(a | b)),
         (("xnor",), lambda a, b: ~(a ^ b)),
     ):
-        register(SALU, [f"s_{name}_{suffix}" for name in names], SaluSpec(width, srcs, _logic(fn)))
+        register(
+            SALU, [f"s_{name}_{suffix}" for name in names], SaluSpec(width, srcs, _logic(fn), bitwise=True)
+        )
     for kind in ("lshl", "lshr"):
         register(SALU, f"s_{kind}_{suffix}", SaluSpec(width, (width, 32), _shift(kind, width)))
     register(SALU, f"s_ashr_i{width}", SaluSpec(width, (width, 32), _shift("ashr", width)))
@@ -230,7 +232,7 @@ def _sop1_with_scc(fn):
 
 
 for width, suffix in ((32, "b32"), (64, "b64")):
-    register(SALU, f"s_mov_{suffix}", SaluSpec(width, (width,), lambda a: (a, None)))
+    register(SALU, f"s_mov_{suffix}", SaluSpec(width, (width,), lambda a: (a, None), bitwise=True))
     register(
         SALU,
         f"s_cmov_{suffix}",
@@ -238,7 +240,7 @@ for width, suffix in ((32, "b32"), (64, "b64")):
             width, (width,), lambda d, a, scc: (np.where(scc, a, d), None), reads_scc=True, dst_is_source=True
         ),
     )
-    register(SALU, f"s_not_{suffix}", SaluSpec(width, (width,), _sop1_with_scc(np.invert)))
+    register(SALU, f"s_not_{suffix}", SaluSpec(width, (width,), _sop1_with_scc(np.invert), bitwise=True))
     register(
         SALU, f"s_wqm_{suffix}", SaluSpec(width, (width,), _sop1_with_scc(lambda a, w=width: _wqm(a, w)))
     )

@@ -18,6 +18,7 @@ class SaluSpec:
     reads_scc: bool = False
     simm16: str = ""  # SOPK: "signed" / "unsigned" immediate, passed as the last source
     dst_is_source: bool = False  # SOPK s_addk/s_mulk/s_cmovk: the destination is also the first source
+    bitwise: bool = False  # each bit of the result depends on that bit of the sources only (b64: per dword)
 
 
 @dataclass(frozen=True)

@@ -323,3 +323,36 @@ def test_a_register_holding_a_moved_or_computed_value_is_its_own_copy(snippet, t
     assert out[0].tolist() == lane.tolist()
     assert out[1].tolist() == [9] * lanes
     assert out[2].tolist() == lane.tolist()
+
+
+@pytest.mark.parametrize("target", ["gfx942", "gfx1100", "gfx1200"])
+def test_64_bit_bitwise_scalar_ops_work_on_both_dwords_and_set_scc_from_either(snippet, target):
+    andn2 = "s_andn2_b64" if target == "gfx942" else "s_and_not1_b64"
+    orn2_saveexec = "s_orn2_saveexec_b64" if target == "gfx942" else "s_or_not1_saveexec_b64"
+    body = f"""
+        s_mov_b32 s4, 0xff00ff00
+        s_mov_b32 s5, 0x0f0f0f0f
+        s_mov_b32 s6, 0xffff0000
+        s_mov_b32 s7, 0x00000001
+        s_mov_b64 s[8:9], s[4:5]
+        s_xor_b64 s[10:11], s[4:5], s[6:7]
+        {andn2} s[12:13], s[4:5], s[6:7]
+        s_not_b64 s[14:15], s[4:5]
+        s_mov_b32 s16, 0
+        s_mov_b32 s17, 0x80000000
+        s_and_b64 s[18:19], s[16:17], s[16:17]
+        s_cselect_b32 s20, 1, 0                 // SCC from the high dword alone
+        s_and_b64 s[18:19], s[16:17], s[4:5]    // zero in both dwords: SCC clear
+        s_cselect_b32 s21, 1, 0
+        s_mov_b64 s[22:23], exec
+        s_mov_b64 s[24:25], s[6:7]
+        {orn2_saveexec} s[24:25], s[24:25]      // exec = s[24:25] | ~exec, s[24:25] = old exec
+        s_mov_b64 s[26:27], exec
+        s_mov_b64 exec, s[22:23]
+    """
+    registers = [f"s{n}" for n in (8, 9, 10, 11, 12, 13, 14, 15, 20, 21, 24, 25, 26, 27)]
+    out = snippet(target, body, registers, wave_size=64)[:, 0].tolist()
+    assert out[:8] == [0xFF00FF00, 0x0F0F0F0F, 0x00FFFF00, 0x0F0F0F0E, 0x0000FF00, 0x0F0F0F0E,
+                       0x00FF00FF, 0xF0F0F0F0]  # fmt: skip
+    assert out[8:10] == [1, 0]
+    assert out[10:] == [0xFFFFFFFF, 0xFFFFFFFF, 0xFFFF0000, 0x00000001]  # wave64: exec was all ones
