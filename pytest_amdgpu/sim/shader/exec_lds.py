@@ -13,7 +13,7 @@ import numpy as np
 from pytest_amdgpu.sim.shader import atomics
 from pytest_amdgpu.sim.shader.access import vector_reader, vgpr_writer, write_vgpr
 from pytest_amdgpu.sim.shader.exec_gws import compile_gws
-from pytest_amdgpu.sim.shader.exec_vector import COMPACT_FRACTION, executing_lanes, lane_run, template_scope
+from pytest_amdgpu.sim.shader.exec_vector import COMPACT_FRACTION, executing_lanes, lane_run, scope_of
 from pytest_amdgpu.sim.shader.operands import VGPR_BASE
 from pytest_amdgpu.sim.shader.specs import DS, MemSpec
 from pytest_amdgpu.sim.shader.waves import WaveBatch
@@ -88,16 +88,17 @@ def _template_access(
     (workgroups, words), column selection per offset), or None to take the general path."""
     if b.templates[address] is None or b.lds_bytes == 0:
         return None
-    executing = template_scope(b, active, all_active)
-    if executing is None:
+    scope = scope_of(b, active, all_active)
+    if scope is None or scope.flat.size == 0:
         return None
-    block = b.template(address, executing)
+    block = b.template(address, scope.executing)
     if block is None:
         return None
-    positions = np.flatnonzero(executing)
-    if positions.size == 0:
-        return None
-    local = block.reshape(-1)[positions].astype(np.int64)
+    key = (address, tuple(byte_offsets))
+    kept = scope.memo.get(key)  # the same address template under the same lanes: the same columns
+    if kept is not None and kept[0] is block:
+        return kept[1]
+    local = block.reshape(-1)[scope.flat].astype(np.int64)
     columns = []
     for byte_offset in byte_offsets:
         where = (local + byte_offset) & 0xFFFF_FFFF
@@ -105,7 +106,9 @@ def _template_access(
             return None  # misaligned or outside the allocation: the element-wise path has the rules
         columns.append(lane_run(where >> 2))
     lds = b.lds[: b.n_workgroups * b.lds_bytes].view(U32).reshape(b.n_workgroups, b.lds_bytes // 4)
-    return lane_run(positions), lds, columns
+    found = (scope.run, lds, columns)
+    scope.memo[key] = (block, found)
+    return found
 
 
 def _scope(b: WaveBatch, active: np.ndarray, all_active: bool, address):

@@ -220,30 +220,53 @@ COMPACT_FRACTION = 0.5  # below this share of active waves, compute only their r
 TEMPLATE_MIN_WORKGROUPS = 4  # with fewer workgroups in a batch, computing on templates saves nothing
 
 
+class Scope:
+    """The lanes that execute, the same in every workgroup of the batch, and what instructions derive from
+    them: kept while EXEC and the running waves stay the same (the instructions of one running set)."""
+
+    def __init__(self, executing: np.ndarray) -> None:
+        self.executing = executing  # (waves_per_workgroup, L) bool
+        self.flat = np.flatnonzero(executing)  # positions within a workgroup's lanes
+        self.every_lane = self.flat.size == executing.size
+        self.run = lane_run(self.flat, increasing=True) if self.flat.size else None  # a slice if one run
+        self.memo: dict = {}  # per-instruction results that depend only on these lanes (LDS columns)
+
+
+def scope_of(b: WaveBatch, active: np.ndarray, all_active: bool) -> Scope | None:
+    """The Scope of the running waves when the executing lanes are the same in every workgroup of the
+    batch (None otherwise, or when the batch is too small), computed once per running set and EXEC."""
+    if b.n_workgroups < TEMPLATE_MIN_WORKGROUPS:
+        return None
+    cached = b.scope_cache
+    if cached is not None and cached[0] is active:
+        return cached[1]
+    executing = b.exec_template()
+    if executing is not None and not all_active:
+        waves = b.wave_pattern(active)
+        executing = None if waves is None else executing & waves[:, None]
+    scope = None if executing is None else Scope(executing)
+    b.scope_cache = (active, scope)  # (the scheduler makes a new `active` for every running set)
+    return scope
+
+
 def template_scope(b: WaveBatch, active: np.ndarray, all_active: bool) -> np.ndarray | None:
     """(waves_per_workgroup, L) bool of the lanes that execute in every workgroup, when the executing lanes
     are the same in every workgroup of the batch (None otherwise, or when the batch is too small)."""
-    if b.n_workgroups < TEMPLATE_MIN_WORKGROUPS:
-        return None
-    executing = b.exec_template()
-    if executing is None or all_active:
-        return executing
-    waves = b.wave_pattern(active)
-    return None if waves is None else executing & waves[:, None]
+    scope = scope_of(b, active, all_active)
+    return None if scope is None else scope.executing
 
 
 def executing_lanes(b: WaveBatch, active: np.ndarray, all_active: bool) -> np.ndarray | None:
     """Flat (wave * L + lane) indices of the lanes that execute, None for every lane. When they are the
     same in every workgroup, built from one workgroup's positions: a store from one lane per workgroup
     then costs its lanes, not a scan of every lane of the batch."""
-    scope = template_scope(b, active, all_active)
+    scope = scope_of(b, active, all_active)
     if scope is None:
         lanes = b.lane_mask(active, all_active)
         return None if lanes is None else np.flatnonzero(lanes)
-    positions = np.flatnonzero(scope)
-    if positions.size == scope.size:
+    if scope.every_lane:
         return None
-    return (np.arange(b.n_workgroups)[:, None] * scope.size + positions).reshape(-1)
+    return (np.arange(b.n_workgroups)[:, None] * scope.executing.size + scope.flat).reshape(-1)
 
 
 def _template_alu(plan: _Plan, spec: ValuSpec):
@@ -282,11 +305,12 @@ def _template_alu(plan: _Plan, spec: ValuSpec):
     return run
 
 
-def lane_run(indices: np.ndarray) -> slice | np.ndarray:
-    """A slice when the indices are one ascending run (a view instead of a gather), else the indices."""
+def lane_run(indices: np.ndarray, increasing: bool = False) -> slice | np.ndarray:
+    """A slice when the indices are one ascending run (a view instead of a gather), else the indices.
+    `increasing`: they are known to be strictly increasing (then first and last tell)."""
     first = int(indices[0])
     if int(indices[-1]) - first + 1 == indices.size and (
-        indices.size == 1 or bool((np.diff(indices) == 1).all())
+        increasing or indices.size == 1 or bool((np.diff(indices) == 1).all())
     ):
         return slice(first, first + indices.size)
     return indices
@@ -312,11 +336,11 @@ def _column_alu(plan: _Plan, spec: ValuSpec):
     fn, sources = spec.fn, plan.sources
     dst_index, dwords = plan.dst_index, max(plan.dst_bits // 32, 1)
 
-    def run(b: WaveBatch, executing: np.ndarray) -> None:
-        flat = np.flatnonzero(executing)
+    def run(b: WaveBatch, scope: Scope) -> None:
+        flat = scope.flat
         if flat.size == 0:
             return
-        positions = lane_run(flat)
+        positions = scope.run
         waves = flat // b.lanes
         values = [workgroup_columns(b, read(b), positions, waves) for read in sources]
         result = np.asarray(_results(spec, plan, values, fn(*values))[0])
@@ -494,14 +518,14 @@ def _execute(plan: _Plan, spec: ValuSpec, on_offsets=None):
 
     def run(b: WaveBatch, active: np.ndarray, all_active: bool) -> None:
         if on_templates is not None:
-            executing = template_scope(b, active, all_active)
-            if executing is not None:
-                if on_templates(b, active, all_active, executing):
+            scope = scope_of(b, active, all_active)
+            if scope is not None:
+                if on_templates(b, active, all_active, scope.executing):
                     return
-                if on_columns is not None and not executing.all():
-                    on_columns(b, executing)
+                if on_columns is not None and not scope.every_lane:
+                    on_columns(b, scope)
                     return
-                if on_offsets is not None and executing.all() and on_offsets(b, active, all_active):
+                if on_offsets is not None and scope.every_lane and on_offsets(b, active, all_active):
                     return
         if not all_active:
             rows = np.flatnonzero(active)

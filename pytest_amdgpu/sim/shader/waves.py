@@ -164,6 +164,8 @@ class WaveBatch:
         self.template_lanes: list[np.ndarray | None] = [None] * n_vgprs
         self._exec_template: np.ndarray | None = None
         self._exec_template_known = False
+        # (running waves' mask, exec_vector.Scope of them or None): dropped whenever EXEC changes
+        self.scope_cache: tuple | None = None
 
     def reset(self) -> None:
         """Ready for the next batch of the same shape. Registers keep what the last batch left in them: like
@@ -175,6 +177,7 @@ class WaveBatch:
         for array in (self.pc, self.barrier_signals, self.executed, self.workgroup):
             array.fill(0)
         self._exec_lanes = None
+        self.scope_cache = None
         self.templates = [None] * self.n_vgprs
         self.template_lanes = [None] * self.n_vgprs
         self._exec_template_known = False
@@ -214,6 +217,7 @@ class WaveBatch:
     def exec_changed(self) -> None:
         self._exec_lanes = None
         self._exec_template_known = False
+        self.scope_cache = None
 
     # --- workgroup templates ----------------------------------------------------------------------------
     def wave_pattern(self, values: np.ndarray) -> np.ndarray | None:
