@@ -326,9 +326,16 @@ class WaveBatch:
         self, row: int, lanes: np.ndarray, active: np.ndarray | None, all_active: bool
     ) -> None:
         """Store a (waves_per_workgroup, L) lane mask into SGPR row(s) of every workgroup's waves."""
-        words = np.tile(words_from_lanes(lanes), (self.n_workgroups, 1))
-        for i in range(self.mask_dwords):
-            self.write_sgpr(row + i, words[:, i], active, all_active)
+        words = words_from_lanes(lanes)
+        shape = (self.n_workgroups, self.waves_per_workgroup)
+        for i in range(self.mask_dwords):  # broadcast over the workgroups: no tiled copy
+            target = self.sgpr[row + i].reshape(shape)
+            if all_active:
+                target[...] = words[:, i]
+            else:
+                target[...] = np.where(active.reshape(shape), words[:, i], target)
+        if row in (EXEC_LO, EXEC_LO + 1):
+            self.exec_changed()
 
     def write_mask_lanes(
         self,
