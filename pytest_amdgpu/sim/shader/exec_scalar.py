@@ -293,7 +293,7 @@ def compile_smem(ctx: ShaderContext, inst: Instruction) -> Compiled:
 
     def load(b: WaveBatch, active: np.ndarray, all_active: bool) -> None:
         addr, remaining = address(b)
-        waves = np.flatnonzero(active)
+        waves = slice(None) if all_active else np.flatnonzero(active)  # (a slice: plain stores, no scatter)
         addr = np.broadcast_to(addr, (b.n_waves,))[waves]
         uniform = addr.size > 1 and addr.min() == addr.max()  # usually every wave reads the same kernargs
         unique = addr[:1] if uniform else addr
