@@ -25,7 +25,7 @@ from pytest_amdgpu.sim.shader.waves import (
 
 DEFAULT_MAX_WAVE_INSTRUCTIONS = 1 << 22  # a wave executing more than this is treated as hung
 CHECK_EVERY_STEPS = 1024  # steps between checks of the instruction limit and of a slice's end
-DEFAULT_BATCH_LANES = 1 << 19  # lanes simulated together: enough to amortise the per-instruction Python
+DEFAULT_BATCH_LANES = 1 << 20  # lanes simulated together: enough to amortise the per-instruction Python
 BATCH_VGPR_BYTES = 64 << 20  # ... but a batch's VGPR file stays within this (wide kernels batch fewer lanes)
 MAX_WORKGROUP_SIZE = 1024
 USER_DATA_REGISTERS = 16
