@@ -191,11 +191,10 @@ def compile_ds(ctx: ShaderContext, inst: Instruction) -> Compiled:
                 found = _template_access(b, active, all_active, f["addr"], template_offsets)
                 if found is not None:
                     positions, lds, columns = found
-                    loaded = [lds[:, column] for column in columns]  # every column before any write
-                    per_workgroup = b.waves_per_workgroup * b.lanes
+                    loaded = [np.array(lds[:, column]) for column in columns]  # every column before a write
                     for target, values in zip(targets, loaded, strict=True):
                         b.forget_template(target)
-                        b.vgpr[target].reshape(b.n_workgroups, per_workgroup)[:, positions] = values
+                        b.vgpr.write_columns(target, positions, values, own=True)
                     return
             rows, lanes, local = _scope(b, active, all_active, address)
             if element == 4:
@@ -253,11 +252,7 @@ def compile_ds(ctx: ShaderContext, inst: Instruction) -> Compiled:
                 found = _template_access(b, active, all_active, f["addr"], store_offsets)
                 if found is not None:
                     positions, lds, columns = found
-                    per_workgroup = b.waves_per_workgroup * b.lanes
-                    values = [
-                        b.vgpr[register].reshape(b.n_workgroups, per_workgroup)[:, positions]
-                        for register in store_data
-                    ]
+                    values = [b.vgpr.column_values(register, positions) for register in store_data]
                     for column, value in zip(columns, values, strict=True):
                         lds[:, column] = value
                     return

@@ -118,6 +118,7 @@ class _Plan:
         self.post = None  # float output modifiers
         self.int_clamp = None
         self.template_sources: list = []  # the sources as workgroup templates (see waves.py)
+        self.column_sources: list = []  # the sources as (workgroups, lanes that run) columns
         self.mask_row: int | None = None  # where mask_out writes (None: nowhere)
         self.dst_index: int | None = None
         self.dst_bits = 32
@@ -162,6 +163,7 @@ def _plan_alu(ctx: ShaderContext, inst: Instruction, spec: ValuSpec) -> _Plan:
     plan = _Plan()
     plan.sources = _vop_sources(ctx, inst, spec, ops)
     plan.template_sources = _vop_sources(ctx, inst, spec, ops, template_reader)
+    plan.column_sources = _vop_sources(ctx, inst, spec, ops, column_reader)
     vop3 = fmt == "VOP3"
     if spec.mask_in:
         plan.mask_in = mask_reader(ops, f["src2"] if vop3 else None)
@@ -333,7 +335,7 @@ def _column_alu(plan: _Plan, spec: ValuSpec):
     workgroup and take the general path."""
     if spec.compare or spec.carry_out or plan.dst_index is None:
         return None
-    fn, sources = spec.fn, plan.sources
+    fn, sources = spec.fn, plan.column_sources
     dst_index, dwords = plan.dst_index, max(plan.dst_bits // 32, 1)
 
     def run(b: WaveBatch, scope: Scope) -> None:
@@ -342,18 +344,36 @@ def _column_alu(plan: _Plan, spec: ValuSpec):
             return
         positions = scope.run
         waves = flat // b.lanes
-        values = [workgroup_columns(b, read(b), positions, waves) for read in sources]
+        values = [read(b, positions, waves) for read in sources]
         result = np.asarray(_results(spec, plan, values, fn(*values))[0])
         if dwords == 2:
             wide = result.astype(U64)
             parts = [(wide & U64(0xFFFF_FFFF)).astype(U32), (wide >> U64(32)).astype(U32)]
         else:
             parts = [result]
+        shape = (b.n_workgroups, flat.size)
         for i, part in enumerate(parts):
+            part = np.broadcast_to(np.asarray(part, U32), shape)
+            new = part.flags.owndata or (  # a view of a new array, not of a source, may be kept as it is
+                part.base is not None
+                and part.shape == part.base.shape
+                and not any(isinstance(v, np.ndarray) and np.may_share_memory(part, v) for v in values)
+            )
             b.forget_template(dst_index + i)
-            b.vgpr[dst_index + i].reshape(b.n_workgroups, -1)[:, positions] = part
+            b.vgpr.write_columns(dst_index + i, positions, part, own=new)
 
     return run
+
+
+def column_reader(ctx: OperandContext, code: int, bits: int = 32, is_float: bool = False):
+    """The column twin of vector_reader: a function (batch, positions, waves) giving the operand's lanes at
+    `positions` of every workgroup as (workgroups, k) (see VgprFile.columns and workgroup_columns)."""
+    if code >= VGPR_BASE and bits == 32:
+        index = code - VGPR_BASE
+        ctx.check_vgpr(index, 1)
+        return lambda b, positions, waves: b.vgpr.column_values(index, positions)
+    read = vector_reader(ctx, code, bits, is_float)
+    return lambda b, positions, waves: workgroup_columns(b, read(b), positions, waves)
 
 
 # VALU operations that keep "per-wave base + workgroup block" sums in that form (mod 2**32): the base and

@@ -13,7 +13,7 @@ import numpy as np
 
 from pytest_amdgpu.sim.shader import vmem_access
 from pytest_amdgpu.sim.shader.access import scalar_reader, vector_reader
-from pytest_amdgpu.sim.shader.exec_vector import executing_lanes
+from pytest_amdgpu.sim.shader.exec_vector import executing_lanes, scope_of
 from pytest_amdgpu.sim.shader.operands import VGPR_BASE, aligned_scalar
 from pytest_amdgpu.sim.shader.specs import VMEM, MemSpec
 from pytest_amdgpu.sim.shader.syntax_base import signed
@@ -298,9 +298,13 @@ def compile_flat(ctx: ShaderContext, inst: Instruction) -> Compiled:
         addr = _lane_addresses(b, address(b, 0), selection)
         if spec.kind == "load":
             _store_rows(b, f["vdst"], vmem_access.load_dwords(memory, addr, dwords), selection)
+            return
+        scope = scope_of(b, active, all_active) if selection is not None else None
+        if scope is not None:  # the selection is these lanes of every workgroup, workgroup by workgroup
+            data = [b.vgpr.column_values(data_row + i, scope.run).reshape(-1) for i in range(dwords)]
         else:
-            data = np.stack([_lane_values(b, b.vgpr[data_row + i], selection) for i in range(dwords)], axis=1)
-            vmem_access.store_dwords(memory, addr, data)
+            data = [_lane_values(b, b.vgpr[data_row + i], selection) for i in range(dwords)]
+        vmem_access.store_dwords(memory, addr, np.stack(data, axis=1))
 
     return _compiled(inst, run, VMEM_CYCLES)
 

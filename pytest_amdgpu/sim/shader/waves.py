@@ -38,6 +38,22 @@ def words_from_lanes(lanes: np.ndarray) -> np.ndarray:
     return packed.view(np.uint32)
 
 
+MAX_COLUMN_WRITES = 16  # queued column writes of one VGPR before it is built
+
+
+def _same_lanes(a: slice | np.ndarray, b: slice | np.ndarray) -> bool:
+    if isinstance(a, slice) or isinstance(b, slice):
+        return isinstance(a, slice) and isinstance(b, slice) and (a.start, a.stop) == (b.start, b.stop)
+    return a is b or np.array_equal(a, b)
+
+
+def _covers(outer: slice | np.ndarray, inner: slice | np.ndarray) -> bool:
+    """Every lane position of `inner` is one of `outer`'s (runs as slices; index arrays only when equal)."""
+    if isinstance(outer, slice) and isinstance(inner, slice):
+        return outer.start <= inner.start and inner.stop <= outer.stop
+    return _same_lanes(outer, inner)
+
+
 class VgprFile(list):
     """The batch's VGPRs, one (W, L) uint32 array each, some of them not built yet.
 
@@ -49,6 +65,12 @@ class VgprFile(list):
     A VGPR written on every lane with a per-wave value plus a workgroup template (a global work-item id:
     the workgroup's first id plus the work-item id) is kept the same way, as that (W,) base and block, in
     `offsets`: v[w, l] = base[w] + block[w % waves_per_workgroup, l] (mod 2**32).
+
+    A VGPR written on the same lanes of every workgroup with values that differ between workgroups (an LDS
+    load, arithmetic on it, an LDS store, under a lane mask the same in every workgroup) is kept as the
+    (workgroups, k) values of those lanes, in `columns`, over the array as it was: the next instruction on
+    the same lanes reads them as one contiguous array instead of a strided slice of the (W, L) one. Writes
+    to other lanes queue up (each hiding the earlier ones it covers); the array is written when read whole.
     """
 
     def __init__(self, rows: list[np.ndarray], n_workgroups: int) -> None:
@@ -58,6 +80,8 @@ class VgprFile(list):
         # index -> (array under the block or None, block (waves_per_workgroup, L), lanes it covers or None)
         self.pending: dict[int, tuple[np.ndarray | None, np.ndarray, np.ndarray | None]] = {}
         self.offsets: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # index -> (base (W,), block)
+        # index -> (array under them, [(lane positions within a workgroup, values (workgroups, k)), ...])
+        self.columns: dict[int, tuple[np.ndarray, list[tuple[slice | np.ndarray, np.ndarray]]]] = {}
 
     def __getitem__(self, index):
         row = list.__getitem__(self, index)
@@ -66,6 +90,7 @@ class VgprFile(list):
     def write_offsets(self, index: int, base: np.ndarray, block: np.ndarray) -> None:
         """v[index] = base (W,) per wave + block (waves_per_workgroup, L) per workgroup, built when read."""
         self.pending.pop(index, None)
+        self.columns.pop(index, None)
         self.offsets[index] = (base, block)
         list.__setitem__(self, index, None)
 
@@ -74,7 +99,36 @@ class VgprFile(list):
         per_wg = block.shape[0]
         return (base.reshape(self.n_workgroups, per_wg, 1) + block).reshape(self.shape)
 
+    def column_values(self, index: int, positions: slice | np.ndarray) -> np.ndarray:
+        """The lanes at `positions` of v[index] in every workgroup, (workgroups, k): to read only."""
+        found = self.columns.get(index)
+        if found is not None and _same_lanes(found[1][-1][0], positions):
+            return found[1][-1][1]
+        return self[index].reshape(self.n_workgroups, -1)[:, positions]
+
+    def write_columns(self, index: int, positions: slice | np.ndarray, values: np.ndarray, own: bool) -> None:
+        """Put (workgroups, k) `values` on the lanes at `positions` of v[index] in every workgroup, building
+        nothing. `own`: `values` is a new array the register may keep (else it is copied)."""
+        values = values if own else np.array(values)
+        found = self.columns.get(index)
+        if found is None:
+            self.columns[index] = (self[index], [(positions, values)])  # (other pending kinds are built)
+            list.__setitem__(self, index, None)
+            return
+        chain = found[1]
+        chain[:] = [(held, kept) for held, kept in chain if not _covers(positions, held)]
+        chain.append((positions, values))
+        if len(chain) > MAX_COLUMN_WRITES:
+            self._build(index)
+
     def _build(self, index: int) -> np.ndarray:
+        if index in self.columns:
+            under, chain = self.columns.pop(index)
+            grouped = under.reshape(self.n_workgroups, -1)
+            for positions, values in chain:
+                grouped[:, positions] = values
+            list.__setitem__(self, index, under)
+            return under
         if index in self.offsets:
             row = self.spread(*self.offsets.pop(index))
             list.__setitem__(self, index, row)
@@ -102,6 +156,8 @@ class VgprFile(list):
         if row is None:
             row = self.pending.pop(index)[0] if index in self.pending else None
             self.offsets.pop(index, None)
+            if index in self.columns:
+                row = self.columns.pop(index)[0]
             if row is None:
                 row = np.empty(self.shape, dtype=np.uint32)
             list.__setitem__(self, index, row)
@@ -109,8 +165,8 @@ class VgprFile(list):
 
     def write_block(self, index: int, block: np.ndarray, lanes: np.ndarray | None) -> None:
         """Put `block` on `lanes` (None: all) of v[index] in every workgroup, building nothing yet."""
-        if index in self.offsets:
-            self._build(index)  # a block on some lanes over an offset row: built first
+        if index in self.offsets or index in self.columns:
+            self._build(index)  # a block on some lanes over an offset or column row: built first
         row = list.__getitem__(self, index)
         if lanes is None:
             self.pending[index] = (None, block, None)
@@ -125,6 +181,7 @@ class VgprFile(list):
     def __setitem__(self, index, value) -> None:
         self.pending.pop(index, None)
         self.offsets.pop(index, None)
+        self.columns.pop(index, None)
         list.__setitem__(self, index, value)
 
 

@@ -147,3 +147,35 @@ def test_template_writes_are_built_only_when_read_and_keep_the_lanes_they_did_no
     batch.check_templates("two partial writes")
     batch.write_template(0, np.full((2, 32), 5, dtype=np.uint32), None)
     np.testing.assert_array_equal(batch.vgpr[0], np.full((6, 32), 5, dtype=np.uint32))
+
+
+def test_column_writes_queue_up_in_order_and_are_built_only_when_read_whole() -> None:
+    batch = WaveBatch(n_waves=6, lanes=32, n_vgprs=2, n_workgroups=3, lds_bytes=0)
+    start = np.arange(6 * 32, dtype=np.uint32).reshape(6, 32)
+    batch.vgpr[0] = start.copy()
+    first = np.arange(3 * 40, dtype=np.uint32).reshape(3, 40) + 1000
+    second = np.arange(3 * 8, dtype=np.uint32).reshape(3, 8) + 5000
+    batch.vgpr.write_columns(0, slice(10, 50), first, own=False)
+    first += 1  # not kept: copied
+    batch.vgpr.write_columns(0, slice(20, 28), second, own=True)
+    np.testing.assert_array_equal(batch.vgpr.column_values(0, slice(20, 28)), second)
+    assert list.__getitem__(batch.vgpr, 0) is None  # nothing built yet
+    expected = start.reshape(3, 64).copy()
+    expected[:, 10:50] = first - 1
+    expected[:, 20:28] = second
+    np.testing.assert_array_equal(batch.vgpr[0], expected.reshape(6, 32))
+    # a write covering the earlier ones replaces them; lanes given as an index array work too
+    batch.vgpr.write_columns(1, slice(0, 8), np.zeros((3, 8), np.uint32), own=True)
+    batch.vgpr.write_columns(1, slice(0, 64), np.ones((3, 64), np.uint32), own=True)
+    assert len(batch.vgpr.columns[1][1]) == 1
+    odd = np.arange(1, 64, 2)
+    batch.vgpr.write_columns(1, odd, np.full((3, 32), 3, np.uint32), own=True)
+    batch.write_template(1, np.full((2, 32), 8, dtype=np.uint32), np.arange(64).reshape(2, 32) < 4)
+    whole = np.ones((3, 64), np.uint32)
+    whole[:, odd] = 3
+    whole[:, :4] = 8
+    np.testing.assert_array_equal(batch.vgpr[1], whole.reshape(6, 32))
+    # a register written whole drops what is queued
+    batch.vgpr.write_columns(0, slice(0, 2), np.zeros((3, 2), np.uint32), own=True)
+    batch.set_vgpr_row(0, np.full((6, 32), 4, np.uint32))
+    np.testing.assert_array_equal(batch.vgpr[0], np.full((6, 32), 4, np.uint32))
