@@ -27,6 +27,10 @@ class Compiled:
     `run(batch, active, all_active)` returns None, or, for a control instruction, the PC every active wave
     goes on at when they all went the same way and no wave's run state (ended, barrier, sleep, GWS) changed:
     the scheduler then keeps them as the running set instead of choosing it again.
+
+    Before a control instruction runs, the scheduler stores the next PC (this one's + its size) for the
+    active waves, unless `writes_pc`: then the instruction either returns that common PC without writing
+    any (the scheduler stores it if it must) or writes every active wave's PC itself and returns None.
     """
 
     inst: Instruction
@@ -34,6 +38,7 @@ class Compiled:
     cost_cycles: int  # issue cost per wave, for the deterministic cycle count
     ends_wave: bool = False
     control: bool = False  # reads or changes the PC, ends waves or touches barriers
+    writes_pc: bool = False  # a control instruction that leaves the active waves' PCs to be exact itself
 
 
 @dataclass

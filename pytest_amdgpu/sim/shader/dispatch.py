@@ -319,7 +319,7 @@ def _run_batch(
         # the same waves run the next instruction too unless this one is control flow or the next PC is
         # where other waves wait (they join there): then the set is chosen again
         sequential = not compiled.control and pc + size < others
-        if not sequential:  # b.pc must be exact for branches and for the next PC choice
+        if not sequential and not compiled.writes_pc:  # b.pc must be exact for the next PC choice
             store_where(b.pc, pc + size, active)
         try:
             next_pc = compiled.run(b, active, all_active)
@@ -336,15 +336,19 @@ def _run_batch(
         run_length += 1
         if sequential:
             pc += size  # every runnable wave moves on together; b.pc is brought up to date later
+        elif compiled.control and next_pc is not None and next_pc < others:
+            pc = next_pc  # a branch every running wave took the same way: they are still the lowest
+            if not compiled.writes_pc:
+                b.executed += active * run_length  # (the PCs were stored: the counts go with them)
+                run_length = 0
         else:
+            if compiled.writes_pc and next_pc is not None:
+                store_where(b.pc, next_pc, active)
             b.executed += active * run_length  # (np.add with where= is 3x slower)
             run_length = 0
-            if compiled.control and next_pc is not None and next_pc < others:
-                pc = next_pc  # a branch every running wave took the same way: they are still the lowest
-            else:
-                if compiled.control:
-                    _release_barriers(b)
-                active = None
+            if compiled.control:
+                _release_barriers(b)
+            active = None
         if steps >= CHECK_EVERY_STEPS:
             if active is not None:
                 b.executed += active * run_length  # (np.add with where= is 3x slower)

@@ -8,7 +8,7 @@ import numpy as np
 
 from pytest_amdgpu.sim.shader.operands import EXEC_LO, VCC_LO
 from pytest_amdgpu.sim.shader.syntax_base import signed
-from pytest_amdgpu.sim.shader.waves import WaveBatch
+from pytest_amdgpu.sim.shader.waves import WaveBatch, store_where
 
 if TYPE_CHECKING:
     from pytest_amdgpu.sim.shader.context import Compiled, ShaderContext
@@ -57,10 +57,12 @@ _DEBUG_BRANCHES = frozenset(
 )
 
 
-def _compiled(inst: Instruction, run, cost: int, ends: bool = False, control: bool = True) -> Compiled:
+def _compiled(
+    inst: Instruction, run, cost: int, ends: bool = False, control: bool = True, writes_pc: bool = False
+) -> Compiled:
     from pytest_amdgpu.sim.shader.context import Compiled
 
-    return Compiled(inst, run, cost, ends, control)
+    return Compiled(inst, run, cost, ends, control, writes_pc)
 
 
 def _nothing(b: WaveBatch, active: np.ndarray, all_active: bool) -> None:
@@ -105,10 +107,9 @@ def compile_sopp(ctx: ShaderContext, inst: Instruction) -> Compiled:
     if name == "s_branch":
 
         def branch(b: WaveBatch, active: np.ndarray, all_active: bool) -> int:
-            b.pc[active] = target
             return target
 
-        return _compiled(inst, branch, BRANCH_CYCLES)
+        return _compiled(inst, branch, BRANCH_CYCLES, writes_pc=True)
     condition = _condition(name)
     if condition is not None:
         fall_through = inst.pc + inst.size
@@ -116,13 +117,13 @@ def compile_sopp(ctx: ShaderContext, inst: Instruction) -> Compiled:
         def conditional(b: WaveBatch, active: np.ndarray, all_active: bool) -> int | None:
             taken = condition(b) if all_active else active & condition(b)
             if not taken.any():
-                return fall_through  # (the scheduler set the PC past this instruction)
-            b.pc[taken] = target
-            if all_active:
-                return target if taken.all() else None
-            return target if np.array_equal(taken, active) else None
+                return fall_through
+            if taken.all() if all_active else np.array_equal(taken, active):
+                return target
+            store_where(b.pc, np.where(taken, target, fall_through), active)  # the waves part ways
+            return None
 
-        return _compiled(inst, conditional, BRANCH_CYCLES)
+        return _compiled(inst, conditional, BRANCH_CYCLES, writes_pc=True)
     if name == "s_barrier":
         after = inst.pc + inst.size
 
@@ -132,9 +133,10 @@ def compile_sopp(ctx: ShaderContext, inst: Instruction) -> Compiled:
                 return after
             b.barrier_signals[active] += 1
             b.blocked |= active
+            store_where(b.pc, after, active)
             return None
 
-        return _compiled(inst, barrier, BARRIER_CYCLES)
+        return _compiled(inst, barrier, BARRIER_CYCLES, writes_pc=True)
     if name == "s_barrier_wait":
 
         def wait(b: WaveBatch, active: np.ndarray, all_active: bool) -> None:
