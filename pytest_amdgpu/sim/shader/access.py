@@ -127,6 +127,14 @@ def template_reader(ctx: OperandContext, code: int, bits: int = 32, is_float: bo
             return pair
         return lambda b, executing: b.template(index, executing)
     if code < 128 and not ctx.layout.is_null(code):
+        if bits <= 32:
+            row = aligned_scalar(code, 1)
+
+            def sgpr_row(b: WaveBatch, executing: np.ndarray):
+                pattern = b.row_pattern(row)
+                return None if pattern is None else pattern[:, None]
+
+            return sgpr_row
         read = scalar_reader(ctx, code, bits, is_float)
 
         def sgpr(b: WaveBatch, executing: np.ndarray):

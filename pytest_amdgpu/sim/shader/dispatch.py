@@ -208,6 +208,7 @@ def _initial_state(plan: _Plan, first_workgroup: int, count: int, reuse: WaveBat
     user = [int(v) & 0xFFFF_FFFF for v in list(state.user_data)[:USER_DATA_REGISTERS]]
     for row in range(min(rsrc2.user_sgpr, len(user))):
         b.sgpr[row] = user[row]
+        b.row_patterns[row] = np.full(per_wg, user[row], dtype=np.uint32)  # the same in every wave
     # system SGPRs right after the user SGPRs, in AMDGPUUsage order
     row = rsrc2.user_sgpr
     for axis in range(3):
@@ -237,7 +238,8 @@ def _initial_state(plan: _Plan, first_workgroup: int, count: int, reuse: WaveBat
     for row, values in enumerate(id_rows):
         b.write_template(row, values, None)
     for i in range(b.mask_dwords):
-        b.sgpr[EXEC_LO + i].reshape(count, per_wg)[...] = exec_words[:, i]
+        b.sgpr[EXEC_LO + i] = b.spread(exec_words[:, i])
+        b.row_patterns[EXEC_LO + i] = exec_words[:, i].copy()
     b.exec_changed()
     b.pc[:] = state.pgm_addr
     return b

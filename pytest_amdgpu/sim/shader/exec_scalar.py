@@ -312,6 +312,10 @@ def compile_smem(ctx: ShaderContext, inst: Instruction) -> Compiled:
             if row >= 128 or ctx.layout.is_null(data_row):
                 continue
             b.sgpr[row, waves] = values[:, i]
+            if uniform and all_active and not buffer:  # every wave read the same: a workgroup pattern
+                b.row_patterns[row] = np.full(b.waves_per_workgroup, values[0, i], dtype=U32)
+            else:
+                b.row_patterns.pop(row, None)
             if row in (EXEC_LO, EXEC_LO + 1):
                 b.exec_changed()
 

@@ -221,8 +221,12 @@ class WaveBatch:
         self.template_lanes: list[np.ndarray | None] = [None] * n_vgprs
         self._exec_template: np.ndarray | None = None
         self._exec_template_known = False
+        self._active_pattern: tuple | None = None
         # (running waves' mask, exec_vector.Scope of them or None): dropped whenever EXEC changes
         self.scope_cache: tuple | None = None
+        # SGPR row -> its (waves_per_workgroup,) workgroup pattern, or None when it has none: known from the
+        # last write of the row (or worked out when first asked) until the row is written again
+        self.row_patterns: dict[int, np.ndarray | None] = {}
 
     def reset(self) -> None:
         """Ready for the next batch of the same shape. Registers keep what the last batch left in them: like
@@ -235,6 +239,8 @@ class WaveBatch:
             array.fill(0)
         self._exec_lanes = None
         self.scope_cache = None
+        self._active_pattern = None
+        self.row_patterns.clear()
         self.templates = [None] * self.n_vgprs
         self.template_lanes = [None] * self.n_vgprs
         self._exec_template_known = False
@@ -286,13 +292,55 @@ class WaveBatch:
             return None
         return values[:per_wg]
 
+    def row_pattern(self, row: int) -> np.ndarray | None:
+        """SGPR row `row`'s workgroup pattern ((waves_per_workgroup,) uint32), None when workgroups differ."""
+        try:
+            return self.row_patterns[row]
+        except KeyError:
+            pattern = self.wave_pattern(self.sgpr[row])
+            pattern = None if pattern is None else pattern.copy()
+            self.row_patterns[row] = pattern
+            return pattern
+
+    def active_pattern(self, active: np.ndarray) -> np.ndarray | None:
+        """The running waves as one workgroup's (waves_per_workgroup,) bool, when alike in every workgroup."""
+        cached = self._active_pattern
+        if cached is not None and cached[0] is active:
+            return cached[1]
+        pattern = self.wave_pattern(active)
+        self._active_pattern = (active, pattern)  # (the scheduler makes a new `active` for each running set)
+        return pattern
+
+    def write_sgpr_pattern(self, row: int, pattern: np.ndarray, active: np.ndarray | None) -> None:
+        """Store the (waves_per_workgroup,) `pattern` into SGPR row `row` of every workgroup's waves, where
+        `active` ((waves_per_workgroup,) bool, None: all) runs, keeping the row's pattern known."""
+        pattern = np.array(np.broadcast_to(pattern, (self.waves_per_workgroup,)), dtype=np.uint32)
+        if active is not None:
+            old = self.row_pattern(row)
+            if old is None:  # the waves that do not run keep values that differ between workgroups
+                store_where(self.sgpr[row], self.spread(pattern), self.spread(active))
+                self.row_patterns[row] = None
+                if row in (EXEC_LO, EXEC_LO + 1):
+                    self.exec_changed()
+                return
+            pattern = np.where(active, pattern, old).astype(np.uint32)
+        self.sgpr[row] = self.spread(pattern)
+        self.row_patterns[row] = pattern
+        if row in (EXEC_LO, EXEC_LO + 1):
+            self.exec_changed()
+
+    def spread(self, pattern: np.ndarray) -> np.ndarray:
+        """(W,) per-wave values from one workgroup's (waves_per_workgroup,) pattern (np.tile: a broadcast
+        store of so short a pattern is 3-5x slower)."""
+        return np.tile(pattern, self.n_workgroups)
+
     def exec_template(self) -> np.ndarray | None:
         """(waves_per_workgroup, L) bool EXEC of one workgroup when every workgroup has the same EXEC."""
         if not self._exec_template_known:
             self._exec_template = None
             rows = []
             for i in range(self.mask_dwords):  # row by row: no (W, dwords) copy of EXEC
-                row = self.wave_pattern(self.sgpr[EXEC_LO + i])
+                row = self.row_pattern(EXEC_LO + i)
                 if row is None:
                     break
                 rows.append(row)
@@ -314,6 +362,9 @@ class WaveBatch:
         known = self._exec_template if self._exec_template_known else None
         if known is not None and not (self.exec_lanes().reshape(shape) == known).all():
             raise AssertionError(f"EXEC no longer matches its workgroup template after {after}")
+        for row, pattern in self.row_patterns.items():
+            if pattern is not None and not (self.sgpr[row].reshape(shape[:2]) == pattern).all():
+                raise AssertionError(f"SGPR row {row} no longer matches its workgroup pattern after {after}")
 
     def write_offsets(self, index: int, base: np.ndarray, block: np.ndarray) -> None:
         """Every lane of v[index] = base (W,) per wave + block (waves_per_workgroup, L) per workgroup."""
@@ -384,15 +435,12 @@ class WaveBatch:
     ) -> None:
         """Store a (waves_per_workgroup, L) lane mask into SGPR row(s) of every workgroup's waves."""
         words = words_from_lanes(lanes)
-        shape = (self.n_workgroups, self.waves_per_workgroup)
-        for i in range(self.mask_dwords):  # broadcast over the workgroups: no tiled copy
-            target = self.sgpr[row + i].reshape(shape)
-            if all_active:
-                target[...] = words[:, i]
+        running = None if all_active else self.active_pattern(active)
+        for i in range(self.mask_dwords):
+            if all_active or running is not None:
+                self.write_sgpr_pattern(row + i, words[:, i], running)
             else:
-                target[...] = np.where(active.reshape(shape), words[:, i], target)
-        if row in (EXEC_LO, EXEC_LO + 1):
-            self.exec_changed()
+                self.write_sgpr(row + i, self.spread(words[:, i]), active, all_active)
 
     def write_mask_lanes(
         self,
@@ -409,11 +457,13 @@ class WaveBatch:
                 self.write_sgpr(row + i, words[:, i], active, all_active)
             else:
                 self.sgpr[row + i, rows] = words[:, i]
+                self.row_patterns.pop(row + i, None)
         if rows is not None and row in (EXEC_LO, EXEC_LO + 1):
             self.exec_changed()
 
     # --- scalar writes --------------------------------------------------------------------------------------
     def write_sgpr(self, row: int, values: np.ndarray | int, active: np.ndarray, all_active: bool) -> None:
+        self.row_patterns.pop(row, None)
         if all_active:
             self.sgpr[row] = values
         else:
