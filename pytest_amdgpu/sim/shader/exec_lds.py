@@ -191,10 +191,12 @@ def compile_ds(ctx: ShaderContext, inst: Instruction) -> Compiled:
                 found = _template_access(b, active, all_active, f["addr"], template_offsets)
                 if found is not None:
                     positions, lds, columns = found
-                    loaded = [np.array(lds[:, column]) for column in columns]  # every column before a write
-                    for target, values in zip(targets, loaded, strict=True):
+                    for target, column in zip(targets, columns, strict=True):
                         b.forget_template(target)
-                        b.vgpr.write_columns(target, positions, values, own=True)
+                        if isinstance(column, slice):  # a view of the LDS, copied if a store comes
+                            b.vgpr.write_columns(target, positions, lds[:, column], False, column)
+                        else:
+                            b.vgpr.write_columns(target, positions, lds[:, column], own=True)
                     return
             rows, lanes, local = _scope(b, active, all_active, address)
             if element == 4:
@@ -253,6 +255,7 @@ def compile_ds(ctx: ShaderContext, inst: Instruction) -> Compiled:
                 if found is not None:
                     positions, lds, columns = found
                     values = [b.vgpr.column_values(register, positions) for register in store_data]
+                    b.vgpr.lds_written(columns)
                     for column, value in zip(columns, values, strict=True):
                         lds[:, column] = value
                     return
@@ -270,6 +273,7 @@ def compile_ds(ctx: ShaderContext, inst: Instruction) -> Compiled:
                     if rows is not None:
                         values = [value[rows] for value in values]
                     words = b.lds.view(U32)
+                    b.vgpr.lds_written(None)
                     spare = (b.lds.size // 4) - 1  # inactive lanes write the spare word past every allocation
                     for index, value in zip(indices, values, strict=True):
                         words[index if lanes is None else np.where(lanes, index, spare)] = value
@@ -284,6 +288,7 @@ def compile_ds(ctx: ShaderContext, inst: Instruction) -> Compiled:
                 for i, read in enumerate(sources):
                     where, valid = addresses.element(base + 4 * i, element)
                     pending.append((where, valid, _flat(np.broadcast_to(read(b), shape), selection).copy()))
+            b.vgpr.lds_written(None)
             for where, valid, values in pending:
                 _write(b.lds, where, valid, values, element)
 
@@ -326,6 +331,7 @@ def _atomic(ctx: ShaderContext, inst: Instruction, spec: MemSpec, address, offse
             new, compare = first, None
         old = np.zeros(where.size, dtype=dtype)
         cells = b.lds.view(dtype)
+        b.vgpr.lds_written(None)
         index = (where // (4 * dwords))[valid]
         old[valid] = atomics.apply(
             cells, index, spec.atomic, new[valid], None if compare is None else compare[valid]

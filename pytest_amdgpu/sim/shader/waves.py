@@ -47,6 +47,13 @@ def _same_lanes(a: slice | np.ndarray, b: slice | np.ndarray) -> bool:
     return a is b or np.array_equal(a, b)
 
 
+def _overlap(a: slice | np.ndarray, b: slice | np.ndarray) -> bool:
+    """Whether two word selections may share a word (runs as slices; anything else is assumed to)."""
+    if isinstance(a, slice) and isinstance(b, slice):
+        return a.start < b.stop and b.start < a.stop
+    return True
+
+
 def _covers(outer: slice | np.ndarray, inner: slice | np.ndarray) -> bool:
     """Every lane position of `inner` is one of `outer`'s (runs as slices; index arrays only when equal)."""
     if isinstance(outer, slice) and isinstance(inner, slice):
@@ -106,26 +113,51 @@ class VgprFile(list):
             return found[1][-1][1]
         return self[index].reshape(self.n_workgroups, -1)[:, positions]
 
-    def write_columns(self, index: int, positions: slice | np.ndarray, values: np.ndarray, own: bool) -> None:
+    def write_columns(
+        self,
+        index: int,
+        positions: slice | np.ndarray,
+        values: np.ndarray,
+        own: bool,
+        lds_columns: slice | None = None,
+    ) -> None:
         """Put (workgroups, k) `values` on the lanes at `positions` of v[index] in every workgroup, building
-        nothing. `own`: `values` is a new array the register may keep (else it is copied)."""
-        values = values if own else np.array(values)
+        nothing. `own`: `values` is a new array the register may keep (else it is copied). `lds_columns`:
+        `values` is a view of these words of every workgroup's LDS, kept as a view until an LDS store to
+        them (lds_written) makes it take a copy: an LDS load then costs nothing until its value is used."""
+        if not own and lds_columns is None:
+            values = np.array(values)
         found = self.columns.get(index)
         if found is None:
-            self.columns[index] = (self[index], [(positions, values)])  # (other pending kinds are built)
+            self.columns[index] = (self[index], [(positions, values, lds_columns)])  # (others are built)
             list.__setitem__(self, index, None)
             return
         chain = found[1]
-        chain[:] = [(held, kept) for held, kept in chain if not _covers(positions, held)]
-        chain.append((positions, values))
+        chain[:] = [entry for entry in chain if not _covers(positions, entry[0])]
+        chain.append((positions, values, lds_columns))
         if len(chain) > MAX_COLUMN_WRITES:
             self._build(index)
+
+    def lds_written(self, columns: list | None) -> None:
+        """Before a store to LDS words `columns` (word selections of every workgroup's LDS; None: any):
+        column values that are views of those words take copies."""
+        for _, chain in self.columns.values():
+            for k, (positions, values, seen) in enumerate(chain):
+                if seen is not None and (columns is None or any(_overlap(seen, c) for c in columns)):
+                    chain[k] = (positions, np.array(values), None)
+
+    def drop_columns(self) -> None:
+        """A new batch: its waves find in their VGPRs whatever was there (hardware leaves them undefined),
+        so queued column values are dropped rather than written (they may be views of the LDS)."""
+        for index, (under, _) in self.columns.items():
+            list.__setitem__(self, index, under)
+        self.columns.clear()
 
     def _build(self, index: int) -> np.ndarray:
         if index in self.columns:
             under, chain = self.columns.pop(index)
             grouped = under.reshape(self.n_workgroups, -1)
-            for positions, values in chain:
+            for positions, values, _ in chain:
                 grouped[:, positions] = values
             list.__setitem__(self, index, under)
             return under
@@ -229,10 +261,10 @@ class WaveBatch:
         self.row_patterns: dict[int, np.ndarray | None] = {}
 
     def reset(self) -> None:
-        """Ready for the next batch of the same shape. Registers keep what the last batch left in them: like
-        hardware, a wave finds its SGPRs and VGPRs (other than those the CP and SPI initialise) holding
-        whatever was there, and a workgroup's LDS holds what an earlier workgroup left. (Zeroing them cost
-        a pass over 6 MiB per batch of 2^19 lanes.)"""
+        """Ready for the next batch of the same shape. Like hardware, a wave finds its SGPRs and VGPRs (other
+        than those the CP and SPI initialise) holding whatever was there (mostly what the last batch left),
+        and a workgroup's LDS what an earlier workgroup left. (Zeroing them cost a pass over 6 MiB per
+        batch of 2^19 lanes.)"""
         for array in (self.scc, self.done, self.blocked, self.gws_wait, self.sleeping):
             array.fill(False)
         for array in (self.pc, self.barrier_signals, self.executed, self.workgroup):
@@ -241,6 +273,7 @@ class WaveBatch:
         self.scope_cache = None
         self._active_pattern = None
         self.row_patterns.clear()
+        self.vgpr.drop_columns()
         self.templates = [None] * self.n_vgprs
         self.template_lanes = [None] * self.n_vgprs
         self._exec_template_known = False

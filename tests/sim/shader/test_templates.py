@@ -179,3 +179,38 @@ def test_column_writes_queue_up_in_order_and_are_built_only_when_read_whole() ->
     batch.vgpr.write_columns(0, slice(0, 2), np.zeros((3, 2), np.uint32), own=True)
     batch.set_vgpr_row(0, np.full((6, 32), 4, np.uint32))
     np.testing.assert_array_equal(batch.vgpr[0], np.full((6, 32), 4, np.uint32))
+
+
+@pytest.mark.parametrize(
+    "overwrite",
+    [
+        "ds_store_b32 v1, v4",  # the same words, on templates
+        "ds_add_u32 v1, v4",  # an atomic
+        "v_mul_u32_u24 v7, 0, v2\nv_add_nc_u32 v6, v1, v7\nds_store_b32 v6, v4",  # not on templates
+    ],
+)
+def test_an_lds_load_kept_as_a_view_keeps_its_value_when_the_lds_is_overwritten(gpu, asm, launch, overwrite):
+    # v3 is loaded from LDS words that are then overwritten; the register must hold what was loaded
+    code = asm(
+        f"""
+        s_lshl_b32 s6, s2, 6
+        v_lshlrev_b32 v1, 2, v0
+        v_add_nc_u32 v2, s6, v0
+        ds_store_b32 v1, v2
+        s_waitcnt lgkmcnt(0)
+        ds_load_b32 v3, v1
+        s_waitcnt lgkmcnt(0)
+        v_add_nc_u32 v4, 1000, v2
+        {overwrite}
+        s_waitcnt lgkmcnt(0)
+        v_lshlrev_b32 v5, 2, v2
+        global_store_b32 v5, v3, s[0:1]
+        s_endpgm
+        """,
+        "gfx1100",
+    )
+    groups = 8
+    out = gpu.alloc(4 * 64 * groups)
+    launch("gfx1100", code, grid=(groups, 1, 1), block=(64, 1, 1), user_data=[out & 0xFFFF_FFFF, out >> 32],
+           lds_bytes=256).run()  # fmt: skip
+    np.testing.assert_array_equal(gpu.array(out, np.uint32, 64 * groups), np.arange(64 * groups))
