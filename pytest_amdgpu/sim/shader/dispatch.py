@@ -202,8 +202,12 @@ def _initial_state(plan: _Plan, first_workgroup: int, count: int, reuse: WaveBat
     wave_in_wg = np.tile(np.arange(per_wg), count)
     b.workgroup[:] = local_wg
     linear = first_workgroup + local_wg
-    gx, gy, _ = state.grid_workgroups
-    wg_ids = (linear % gx, (linear // gx) % gy, linear // (gx * gy))
+    gx, gy, gz = state.grid_workgroups
+    if gy == gz == 1:  # a 1-D grid: no divisions over every wave
+        zero = np.zeros_like(linear)
+        wg_ids = (linear, zero, zero)
+    else:
+        wg_ids = (linear % gx, (linear // gx) % gy, linear // (gx * gy))
     # user SGPRs: COMPUTE_USER_DATA_0.. in order
     user = [int(v) & 0xFFFF_FFFF for v in list(state.user_data)[:USER_DATA_REGISTERS]]
     for row in range(min(rsrc2.user_sgpr, len(user))):
