@@ -138,11 +138,16 @@ def compile_sopp(ctx: ShaderContext, inst: Instruction) -> Compiled:
 
         return _compiled(inst, barrier, BARRIER_CYCLES, writes_pc=True)
     if name == "s_barrier_wait":
+        after = inst.pc + inst.size
 
-        def wait(b: WaveBatch, active: np.ndarray, all_active: bool) -> None:
+        def wait(b: WaveBatch, active: np.ndarray, all_active: bool) -> int | None:
+            if all_active and b.barrier_signals.min() == b.barrier_signals.max():
+                return after  # every wave is here and every one has signalled as often: no wait
             b.blocked |= active
+            store_where(b.pc, after, active)
+            return None
 
-        return _compiled(inst, wait, BARRIER_CYCLES)
+        return _compiled(inst, wait, BARRIER_CYCLES, writes_pc=True)
     if name == "s_trap":
         raise_error = ctx.error(inst, f"s_trap {imm:#x}: the wave trapped (no trap handler continues it)")
 
@@ -168,7 +173,14 @@ def compile_barrier_signal(ctx: ShaderContext, inst: Instruction) -> Compiled:
     if inst.fields["ssrc0"] != 0xC1:  # -1: the workgroup barrier; named barriers are not modelled
         raise ctx.error(inst, "only the workgroup barrier (-1) is modelled for s_barrier_signal")
 
-    def signal(b: WaveBatch, active: np.ndarray, all_active: bool) -> None:
-        b.barrier_signals[active] += 1
+    after = inst.pc + inst.size
 
-    return _compiled(inst, signal, BARRIER_CYCLES)  # control: barrier state changes
+    def signal(b: WaveBatch, active: np.ndarray, all_active: bool) -> int | None:
+        if all_active:  # no wave waits at the barrier (none is blocked): the same waves run on
+            b.barrier_signals += 1
+            return after
+        b.barrier_signals[active] += 1
+        store_where(b.pc, after, active)
+        return None  # (waves waiting for these signals may go on: the set is chosen again)
+
+    return _compiled(inst, signal, BARRIER_CYCLES, writes_pc=True)  # control: barrier state changes
