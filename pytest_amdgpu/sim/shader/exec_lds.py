@@ -254,8 +254,8 @@ def compile_ds(ctx: ShaderContext, inst: Instruction) -> Compiled:
                 found = _template_access(b, active, all_active, f["addr"], store_offsets)
                 if found is not None:
                     positions, lds, columns = found
+                    b.vgpr.lds_written(columns)  # (first: a data register may be a view of these words)
                     values = [b.vgpr.column_values(register, positions) for register in store_data]
-                    b.vgpr.lds_written(columns)
                     for column, value in zip(columns, values, strict=True):
                         lds[:, column] = value
                     return

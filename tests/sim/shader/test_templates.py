@@ -214,3 +214,35 @@ def test_an_lds_load_kept_as_a_view_keeps_its_value_when_the_lds_is_overwritten(
     launch("gfx1100", code, grid=(groups, 1, 1), block=(64, 1, 1), user_data=[out & 0xFFFF_FFFF, out >> 32],
            lds_bytes=256).run()  # fmt: skip
     np.testing.assert_array_equal(gpu.array(out, np.uint32, 64 * groups), np.arange(64 * groups))
+
+
+def test_a_two_address_lds_store_whose_data_is_a_view_of_words_it_overwrites(gpu, asm, launch) -> None:
+    # x[t + 1] = 7 and x[t + 2] = x[t] in one ds_write2: the second value was loaded from the words the
+    # first one overwrites, and must be what was loaded (found by fuzzing the shader core)
+    code = asm(
+        """
+        v_lshlrev_b32 v1, 2, v0
+        v_add_u32 v3, 100, v0
+        ds_write_b32 v1, v3
+        s_waitcnt lgkmcnt(0)
+        ds_read_b32 v5, v1
+        v_mov_b32 v4, 7
+        s_waitcnt lgkmcnt(0)
+        ds_write2_b32 v1, v4, v5 offset0:1 offset1:2
+        s_waitcnt lgkmcnt(0)
+        ds_read_b32 v6, v1 offset:8
+        s_waitcnt lgkmcnt(0)
+        s_lshl_b32 s3, s2, 6
+        v_add_u32 v7, s3, v0
+        v_lshlrev_b32 v7, 2, v7
+        global_store_dword v7, v6, s[0:1]
+        s_endpgm
+        """,
+        "gfx942",
+    )
+    groups = 4
+    out = gpu.alloc(4 * 64 * groups)
+    launch("gfx942", code, grid=(groups, 1, 1), block=(64, 1, 1), user_data=[out & 0xFFFF_FFFF, out >> 32],
+           lds_bytes=512).run()  # fmt: skip
+    got = gpu.array(out, np.uint32, 64 * groups).reshape(groups, 64)
+    np.testing.assert_array_equal(got, np.tile(100 + np.arange(64, dtype=np.uint32), (groups, 1)))
