@@ -262,6 +262,21 @@ def _release_barriers(b: WaveBatch) -> bool:
     return bool(release.any())
 
 
+def _store_pc(b: WaveBatch, pc: int, active: np.ndarray, all_active: bool) -> None:
+    if all_active:
+        b.pc.fill(pc)
+    else:
+        store_where(b.pc, pc, active)
+
+
+def _count(b: WaveBatch, steps: int, active: np.ndarray, all_active: bool) -> None:
+    """Add `steps` instructions to the running waves' counts (np.add with where= is 3x slower)."""
+    if all_active:
+        b.executed += steps
+    else:
+        b.executed += active * steps
+
+
 def _run_batch(
     ctx: ShaderContext, b: WaveBatch, plan: _Plan, budget: int | None, pause_after: int | None = None
 ) -> bool:
@@ -326,7 +341,7 @@ def _run_batch(
         # where other waves wait (they join there): then the set is chosen again
         sequential = not compiled.control and pc + size < others
         if not sequential and not compiled.writes_pc:  # b.pc must be exact for the next PC choice
-            store_where(b.pc, pc + size, active)
+            _store_pc(b, pc + size, active, all_active)
         try:
             next_pc = compiled.run(b, active, all_active)
         except (ShaderError, GpuFaultError):
@@ -345,21 +360,21 @@ def _run_batch(
         elif compiled.control and next_pc is not None and next_pc < others:
             pc = next_pc  # a branch every running wave took the same way: they are still the lowest
             if not compiled.writes_pc:
-                b.executed += active * run_length  # (the PCs were stored: the counts go with them)
+                _count(b, run_length, active, all_active)  # (the PCs were stored: the counts go too)
                 run_length = 0
         else:
             if compiled.writes_pc and next_pc is not None:
-                store_where(b.pc, next_pc, active)
-            b.executed += active * run_length  # (np.add with where= is 3x slower)
+                _store_pc(b, next_pc, active, all_active)
+            _count(b, run_length, active, all_active)
             run_length = 0
             if compiled.control:
                 _release_barriers(b)
             active = None
         if steps >= CHECK_EVERY_STEPS:
             if active is not None:
-                b.executed += active * run_length  # (np.add with where= is 3x slower)
+                _count(b, run_length, active, all_active)
                 run_length = 0
-                store_where(b.pc, pc, active)
+                _store_pc(b, pc, active, all_active)
                 active = None
             if budget is not None and int(b.executed.max()) > budget:
                 raise ctx.error(

@@ -167,8 +167,9 @@ class VgprFile(list):
             return row
         under, block, lanes = self.pending.pop(index)
         per_wg, width = block.shape
-        if under is None:
-            under = np.empty((self.n_workgroups * per_wg, width), dtype=np.uint32)
+        if lanes is None:
+            if under is None:
+                under = np.empty((self.n_workgroups * per_wg, width), dtype=np.uint32)
             under.reshape(self.n_workgroups, per_wg, width)[...] = block
         else:
             positions = np.flatnonzero(lanes)
@@ -182,27 +183,35 @@ class VgprFile(list):
         list.__setitem__(self, index, under)
         return under
 
-    def overwritten(self, index: int) -> np.ndarray:
-        """v[index]'s array for a write of every lane: a block still pending is dropped, not built."""
+    def _reusable(self, index: int) -> np.ndarray | None:
+        """v[index]'s array, or the one under what is pending for it (dropped, not built): for a write of
+        every lane to reuse instead of allocating."""
         row = list.__getitem__(self, index)
         if row is None:
             row = self.pending.pop(index)[0] if index in self.pending else None
             self.offsets.pop(index, None)
             if index in self.columns:
                 row = self.columns.pop(index)[0]
-            if row is None:
-                row = np.empty(self.shape, dtype=np.uint32)
-            list.__setitem__(self, index, row)
+        return row
+
+    def overwritten(self, index: int) -> np.ndarray:
+        """v[index]'s array for a write of every lane: a block still pending is dropped, not built."""
+        row = self._reusable(index)
+        if row is None:
+            row = np.empty(self.shape, dtype=np.uint32)
+        list.__setitem__(self, index, row)
         return row
 
     def write_block(self, index: int, block: np.ndarray, lanes: np.ndarray | None) -> None:
         """Put `block` on `lanes` (None: all) of v[index] in every workgroup, building nothing yet."""
+        if lanes is None:  # every lane: what was there is dropped, its array kept to be built into
+            self.pending[index] = (self._reusable(index), block, None)
+            list.__setitem__(self, index, None)
+            return
         if index in self.offsets or index in self.columns:
             self._build(index)  # a block on some lanes over an offset or column row: built first
         row = list.__getitem__(self, index)
-        if lanes is None:
-            self.pending[index] = (None, block, None)
-        elif row is not None:
+        if row is not None:
             self.pending[index] = (row, block, lanes)
         else:
             under, old_block, old_lanes = self.pending[index]
