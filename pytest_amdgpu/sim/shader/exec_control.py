@@ -86,6 +86,25 @@ def _condition(name: str):
     return None
 
 
+def _pattern_condition(name: str, mask_dwords: int):
+    """The branch condition of an EXEC or VCC test from the mask's workgroup pattern: a function (batch)
+    giving (waves_per_workgroup,) bool, or None when the pattern is not known (WaveBatch.row_patterns)."""
+    tests = {"s_cbranch_execz": (EXEC_LO, True), "s_cbranch_execnz": (EXEC_LO, False),
+             "s_cbranch_vccz": (VCC_LO, True), "s_cbranch_vccnz": (VCC_LO, False)}  # fmt: skip
+    if name not in tests:
+        return None
+    row, zero = tests[name]
+
+    def condition(b: WaveBatch) -> np.ndarray | None:
+        words = [b.row_patterns.get(row + i) for i in range(mask_dwords)]
+        if any(word is None for word in words):
+            return None
+        nonzero = (words[0] | words[1]) != 0 if mask_dwords == 2 else words[0] != 0
+        return ~nonzero if zero else nonzero
+
+    return condition
+
+
 def compile_sopp(ctx: ShaderContext, inst: Instruction) -> Compiled:
     name = inst.mnemonic or ""
     imm = inst.fields["simm16"]
@@ -113,8 +132,18 @@ def compile_sopp(ctx: ShaderContext, inst: Instruction) -> Compiled:
     condition = _condition(name)
     if condition is not None:
         fall_through = inst.pc + inst.size
+        on_patterns = _pattern_condition(name, ctx.lanes // 32)
 
         def conditional(b: WaveBatch, active: np.ndarray, all_active: bool) -> int | None:
+            if all_active and on_patterns is not None:  # every wave runs: decided on one workgroup's
+                pattern = on_patterns(b)
+                if pattern is not None:
+                    if pattern.all():
+                        return target
+                    if not pattern.any():
+                        return fall_through
+                    b.pc[...] = b.spread(np.where(pattern, target, fall_through))
+                    return None
             taken = condition(b) if all_active else active & condition(b)
             if not taken.any():
                 return fall_through

@@ -52,6 +52,16 @@ def _sgpr_rows(ops, codes: list[int], dwords: int) -> list[int] | None:
     return [aligned_scalar(code, dwords) for code in codes]
 
 
+def _known_patterns(b: WaveBatch, rows: list[int], all_active: bool) -> list[np.ndarray] | None:
+    """The workgroup patterns of SGPR rows `rows` when every one is known and every wave runs: then a
+    bitwise mask operation on them (EXEC and VCC arithmetic) knows its result's pattern at the cost of
+    the same operation on one workgroup's waves (WaveBatch.row_patterns)."""
+    if not all_active:
+        return None
+    known = [b.row_patterns.get(row) for row in rows]
+    return None if any(pattern is None for pattern in known) else known
+
+
 def _dword_wise(inst: Instruction, spec: SaluSpec, rows: list[int], dst: int):
     """A 64-bit bitwise SALU instruction on register operands, one dword at a time: no uint64 copies of the
     operands (wave64 EXEC and VCC arithmetic is most of what a kernel's scalar unit does)."""
@@ -59,11 +69,16 @@ def _dword_wise(inst: Instruction, spec: SaluSpec, rows: list[int], dst: int):
     targets = [dst + i if dst + i < 128 else DISCARD_ROW for i in range(2)]
 
     def run(b: WaveBatch, active: np.ndarray, all_active: bool) -> None:
+        known = _known_patterns(b, [row + i for i in range(2) for row in rows], all_active)
         results = [fn(*[b.sgpr[row + i] for row in rows]) for i in range(2)]  # every read before a write
         for target, (value, _) in zip(targets, results, strict=True):
             b.write_sgpr(target, value, active, all_active)
         if results[0][1] is not None:
             _write_scc(b, (results[0][0] | results[1][0]) != 0, active, all_active)
+        if known is not None:  # the result's workgroup pattern, for EXEC and template reads
+            count = len(rows)
+            for i, target in enumerate(targets):
+                b.row_patterns[target] = np.asarray(fn(*known[i * count : (i + 1) * count])[0], dtype=U32)
 
     return _compiled(inst, run, SALU_CYCLES)
 
@@ -170,6 +185,7 @@ def _compile_saveexec(ctx: ShaderContext, inst: Instruction, fn, width: int, wri
         src, dst = rows[0], aligned_scalar(f["sdst"], 2)
 
         def dword_wise(b: WaveBatch, active: np.ndarray, all_active: bool) -> None:
+            known = _known_patterns(b, [src, src + 1, EXEC_LO, EXEC_LO + 1], all_active)
             old = [b.sgpr[EXEC_LO + i].copy() for i in range(2)]
             new = [fn(b.sgpr[src + i], old[i]) for i in range(2)]
             for i in range(2):  # (the destination may be the source: every read is done)
@@ -178,6 +194,12 @@ def _compile_saveexec(ctx: ShaderContext, inst: Instruction, fn, width: int, wri
             for i in range(2):
                 b.write_sgpr(EXEC_LO + i, new[i], active, all_active)
             _write_scc(b, (new[0] | new[1]) != 0, active, all_active)
+            if known is not None:  # the results' workgroup patterns (see _known_patterns)
+                new_known = [np.asarray(fn(known[i], known[2 + i]), dtype=U32) for i in range(2)]
+                for i in range(2):
+                    target = dst + i if dst + i < 128 else DISCARD_ROW
+                    b.row_patterns[target] = new_known[i] if write_new else known[2 + i]
+                    b.row_patterns[EXEC_LO + i] = new_known[i]
 
         return _compiled(inst, dword_wise, SALU_CYCLES)
 
