@@ -62,19 +62,21 @@ def _known_patterns(b: WaveBatch, rows: list[int], all_active: bool) -> list[np.
     return None if any(pattern is None for pattern in known) else known
 
 
-def _dword_wise(inst: Instruction, spec: SaluSpec, rows: list[int], dst: int):
-    """A 64-bit bitwise SALU instruction on register operands, one dword at a time: no uint64 copies of the
-    operands (wave64 EXEC and VCC arithmetic is most of what a kernel's scalar unit does)."""
+def _dword_wise(inst: Instruction, spec: SaluSpec, rows: list[int], dst: int, dwords: int):
+    """A bitwise SALU instruction on register operands, one dword at a time: no uint64 copies of 64-bit
+    operands, and the result's workgroup pattern when the sources' are known (EXEC and VCC arithmetic is
+    most of what a kernel's scalar unit does)."""
     fn = spec.fn
-    targets = [dst + i if dst + i < 128 else DISCARD_ROW for i in range(2)]
+    targets = [dst + i if dst + i < 128 else DISCARD_ROW for i in range(dwords)]
 
     def run(b: WaveBatch, active: np.ndarray, all_active: bool) -> None:
-        known = _known_patterns(b, [row + i for i in range(2) for row in rows], all_active)
-        results = [fn(*[b.sgpr[row + i] for row in rows]) for i in range(2)]  # every read before a write
+        known = _known_patterns(b, [row + i for i in range(dwords) for row in rows], all_active)
+        results = [fn(*[b.sgpr[row + i] for row in rows]) for i in range(dwords)]  # every read, then writes
         for target, (value, _) in zip(targets, results, strict=True):
             b.write_sgpr(target, value, active, all_active)
         if results[0][1] is not None:
-            _write_scc(b, (results[0][0] | results[1][0]) != 0, active, all_active)
+            nonzero = results[0][0] != 0 if dwords == 1 else (results[0][0] | results[1][0]) != 0
+            _write_scc(b, nonzero, active, all_active)
         if known is not None:  # the result's workgroup pattern, for EXEC and template reads
             count = len(rows)
             for i, target in enumerate(targets):
@@ -86,11 +88,12 @@ def _dword_wise(inst: Instruction, spec: SaluSpec, rows: list[int], dst: int):
 def compile_salu(ctx: ShaderContext, inst: Instruction, spec: SaluSpec) -> Compiled:
     ops = ctx.operands(inst)
     f = inst.fields
-    if spec.bitwise and spec.dst_bits == 64 and inst.format in ("SOP1", "SOP2"):
+    if spec.bitwise and inst.format in ("SOP1", "SOP2"):
         names = ("ssrc0",) if inst.format == "SOP1" else ("ssrc0", "ssrc1")
-        rows = _sgpr_rows(ops, [f[name] for name in names], 2)
+        dwords = spec.dst_bits // 32
+        rows = _sgpr_rows(ops, [f[name] for name in names], dwords)
         if rows is not None and not ops.layout.is_null(f["sdst"]) and f["sdst"] < 128:
-            return _dword_wise(inst, spec, rows, aligned_scalar(f["sdst"], 2))
+            return _dword_wise(inst, spec, rows, aligned_scalar(f["sdst"], dwords), dwords)
     readers = []
     if inst.format == "SOPK":
         imm = f["simm16"]
@@ -180,25 +183,27 @@ def _compile_saveexec(ctx: ShaderContext, inst: Instruction, fn, width: int, wri
     write_dst = scalar_writer(ops, f["sdst"], width)
     write_exec = scalar_writer(ops, EXEC_LO, width)
 
-    rows = _sgpr_rows(ops, [f["ssrc0"]], 2) if width == 64 else None
+    dwords = width // 32
+    rows = _sgpr_rows(ops, [f["ssrc0"]], dwords)
     if rows is not None and not ops.layout.is_null(f["sdst"]) and f["sdst"] < 128:
-        src, dst = rows[0], aligned_scalar(f["sdst"], 2)
+        src, dst = rows[0], aligned_scalar(f["sdst"], dwords)
+        targets = [dst + i if dst + i < 128 else DISCARD_ROW for i in range(dwords)]
 
         def dword_wise(b: WaveBatch, active: np.ndarray, all_active: bool) -> None:
-            known = _known_patterns(b, [src, src + 1, EXEC_LO, EXEC_LO + 1], all_active)
-            old = [b.sgpr[EXEC_LO + i].copy() for i in range(2)]
-            new = [fn(b.sgpr[src + i], old[i]) for i in range(2)]
-            for i in range(2):  # (the destination may be the source: every read is done)
-                target = dst + i if dst + i < 128 else DISCARD_ROW
+            known = _known_patterns(
+                b, [*range(src, src + dwords), *range(EXEC_LO, EXEC_LO + dwords)], all_active
+            )
+            old = [b.sgpr[EXEC_LO + i].copy() for i in range(dwords)]
+            new = [fn(b.sgpr[src + i], old[i]) for i in range(dwords)]
+            for i, target in enumerate(targets):  # (the destination may be the source: every read is done)
                 b.write_sgpr(target, new[i] if write_new else old[i], active, all_active)
-            for i in range(2):
+            for i in range(dwords):
                 b.write_sgpr(EXEC_LO + i, new[i], active, all_active)
-            _write_scc(b, (new[0] | new[1]) != 0, active, all_active)
+            _write_scc(b, (new[0] != 0) if dwords == 1 else (new[0] | new[1]) != 0, active, all_active)
             if known is not None:  # the results' workgroup patterns (see _known_patterns)
-                new_known = [np.asarray(fn(known[i], known[2 + i]), dtype=U32) for i in range(2)]
-                for i in range(2):
-                    target = dst + i if dst + i < 128 else DISCARD_ROW
-                    b.row_patterns[target] = new_known[i] if write_new else known[2 + i]
+                new_known = [np.asarray(fn(known[i], known[dwords + i]), dtype=U32) for i in range(dwords)]
+                for i, target in enumerate(targets):
+                    b.row_patterns[target] = new_known[i] if write_new else known[dwords + i]
                     b.row_patterns[EXEC_LO + i] = new_known[i]
 
         return _compiled(inst, dword_wise, SALU_CYCLES)
