@@ -21,9 +21,13 @@ SCALAR_ROWS = 132
 
 
 def store_where(target: np.ndarray, values, where: np.ndarray) -> None:
-    """target[where] = values for per-wave (W,) arrays: np.where and a plain store are about 2.5x faster
-    than np.copyto(..., where=) on arrays of a few thousand elements."""
-    target[...] = np.where(where, values, target)
+    """target[where] = values (a scalar or an array of target's shape) for per-wave (W,) arrays:
+    np.putmask is 1.3-2.5x faster than np.where and a store, and np.copyto(..., where=) slower still, on
+    arrays of thousands of elements. (putmask casts safely only: values are cast first, wrapping.)"""
+    values = np.asarray(values)
+    if values.dtype != target.dtype:
+        values = values.astype(target.dtype)
+    np.putmask(target, where, values)
 
 
 def lanes_from_words(words: np.ndarray) -> np.ndarray:
