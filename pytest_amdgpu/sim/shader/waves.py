@@ -84,12 +84,17 @@ class VgprFile(list):
     to other lanes queue up (each hiding the earlier ones it covers); the array is written when read whole.
     """
 
-    def __init__(self, rows: list[np.ndarray], n_workgroups: int) -> None:
-        super().__init__(rows)
+    def __init__(self, count: int, n_workgroups: int, shape: tuple[int, int]) -> None:
+        super().__init__([None] * count)
         self.n_workgroups = n_workgroups
-        self.shape = rows[0].shape if rows else (0, 0)
+        self.shape = shape
         # index -> (array under the block or None, block (waves_per_workgroup, L), lanes it covers or None)
         self.pending: dict[int, tuple[np.ndarray | None, np.ndarray, np.ndarray | None]] = {}
+        # every VGPR starts as zeros, built only when read: most are written whole first, and a dispatch
+        # then allocates (and clears) only the registers its kernel reads before writing
+        zero = np.zeros((shape[0] // max(n_workgroups, 1), shape[1]), dtype=np.uint32)
+        for index in range(count):
+            self.pending[index] = (None, zero, None)
         self.offsets: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # index -> (base (W,), block)
         # index -> (array under them, [(lane positions within a workgroup, values (workgroups, k)), ...])
         self.columns: dict[int, tuple[np.ndarray, list[tuple[slice | np.ndarray, np.ndarray]]]] = {}
@@ -240,9 +245,7 @@ class WaveBatch:
         self.n_vgprs = n_vgprs
         self.sgpr = np.zeros((SCALAR_ROWS, n_waves), dtype=np.uint32)
         # one (W, L) array per VGPR: a full-width result can replace a row without copying it
-        self.vgpr = VgprFile(
-            [np.zeros((n_waves, lanes), dtype=np.uint32) for _ in range(n_vgprs)], n_workgroups
-        )
+        self.vgpr = VgprFile(n_vgprs, n_workgroups, (n_waves, lanes))
         self.scc = np.zeros(n_waves, dtype=np.bool_)
         self.pc = np.zeros(n_waves, dtype=np.int64)
         self.done = np.zeros(n_waves, dtype=np.bool_)
