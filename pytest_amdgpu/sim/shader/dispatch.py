@@ -329,7 +329,7 @@ def _run_batch(
                         stuck,
                     )
                 continue
-            pcs = np.where(ready, b.pc, never)
+            pcs = b.pc if ready.all() else np.where(ready, b.pc, never)  # (read only)
             pc = int(pcs.min())
             active = pcs == pc
             n_active = int(np.count_nonzero(active))
