@@ -388,7 +388,7 @@ _OFFSET_OPS = {
     "v_lshlrev_b32": "shl",
     "v_mov_b32": "mov",
 }
-CHECK_OFFSETS = False  # tests: compare every offset-row result with the general path's
+CHECK_OFFSETS = False  # tests: compare every offset-row result with the ALU's function applied lane by lane
 
 
 def _spread_parts(b: WaveBatch, part) -> np.ndarray:
