@@ -251,13 +251,6 @@ def scope_of(b: WaveBatch, active: np.ndarray, all_active: bool) -> Scope | None
     return scope
 
 
-def template_scope(b: WaveBatch, active: np.ndarray, all_active: bool) -> np.ndarray | None:
-    """(waves_per_workgroup, L) bool of the lanes that execute in every workgroup, when the executing lanes
-    are the same in every workgroup of the batch (None otherwise, or when the batch is too small)."""
-    scope = scope_of(b, active, all_active)
-    return None if scope is None else scope.executing
-
-
 def executing_lanes(b: WaveBatch, active: np.ndarray, all_active: bool) -> np.ndarray | None:
     """Flat (wave * L + lane) indices of the lanes that execute, None for every lane. When they are the
     same in every workgroup, built from one workgroup's positions: a store from one lane per workgroup
@@ -269,6 +262,11 @@ def executing_lanes(b: WaveBatch, active: np.ndarray, all_active: bool) -> np.nd
     if scope.every_lane:
         return None
     return (np.arange(b.n_workgroups)[:, None] * scope.executing.size + scope.flat).reshape(-1)
+
+
+def _is_new(result: np.ndarray, sources: list) -> bool:
+    """Whether a VALU result is no view of any of its sources: a new array a register may keep as it is."""
+    return not any(isinstance(value, np.ndarray) and np.may_share_memory(result, value) for value in sources)
 
 
 def _template_alu(plan: _Plan, spec: ValuSpec):
@@ -354,10 +352,8 @@ def _column_alu(plan: _Plan, spec: ValuSpec):
         shape = (b.n_workgroups, flat.size)
         for i, part in enumerate(parts):
             part = np.broadcast_to(np.asarray(part, U32), shape)
-            new = part.flags.owndata or (  # a view of a new array, not of a source, may be kept as it is
-                part.base is not None
-                and part.shape == part.base.shape
-                and not any(isinstance(v, np.ndarray) and np.may_share_memory(part, v) for v in values)
+            new = part.flags.owndata or (  # a whole view of a new array may be kept as it is
+                part.base is not None and part.shape == part.base.shape and _is_new(part, values)
             )
             b.forget_template(dst_index + i)
             b.vgpr.write_columns(dst_index + i, positions, part, own=new)
@@ -450,7 +446,7 @@ def _offset_alu(ctx: ShaderContext, inst: Instruction, spec: ValuSpec, plan: _Pl
         if CHECK_OFFSETS:
             expected = b32(fn(*[_spread_parts(b, part) for part in parts]))
         b.write_offsets(dst, base, block)
-        if CHECK_OFFSETS and not np.array_equal(b.vgpr.spread(base, block), expected):
+        if CHECK_OFFSETS and not np.array_equal(b.vgpr.offset_row(base, block), expected):
             raise AssertionError(f"{inst.mnemonic} at {inst.pc:#x}: the offset row differs from the result")
         return True
 
@@ -528,11 +524,7 @@ def _execute(plan: _Plan, spec: ValuSpec, on_offsets=None):
             return
         result, carry = _results(spec, plan, values, result)
         if dst is not None:
-            # a result that is no view of a source is a new array the register can adopt without a copy
-            fresh = lanes is None and not any(
-                isinstance(value, np.ndarray) and np.may_share_memory(result, value) for value in values
-            )
-            dst(b, result, lanes, rows, fresh)
+            dst(b, result, lanes, rows, lanes is None and _is_new(result, values))  # (adopted, not copied)
         if carry is not None:
             mask_out(b, np.broadcast_to(carry, executing.shape) & executing, active, all_active, rows)
 

@@ -110,7 +110,7 @@ class VgprFile(list):
         self.offsets[index] = (base, block)
         list.__setitem__(self, index, None)
 
-    def spread(self, base: np.ndarray, block: np.ndarray) -> np.ndarray:
+    def offset_row(self, base: np.ndarray, block: np.ndarray) -> np.ndarray:
         """The (W, L) values of an offset row (mod 2**32)."""
         per_wg = block.shape[0]
         return (base.reshape(self.n_workgroups, per_wg, 1) + block).reshape(self.shape)
@@ -171,7 +171,7 @@ class VgprFile(list):
             list.__setitem__(self, index, under)
             return under
         if index in self.offsets:
-            row = self.spread(*self.offsets.pop(index))
+            row = self.offset_row(*self.offsets.pop(index))
             list.__setitem__(self, index, row)
             return row
         under, block, lanes = self.pending.pop(index)
@@ -279,8 +279,8 @@ class WaveBatch:
     def reset(self) -> None:
         """Ready for the next batch of the same shape. Like hardware, a wave finds its SGPRs and VGPRs (other
         than those the CP and SPI initialise) holding whatever was there (mostly what the last batch left),
-        and a workgroup's LDS what an earlier workgroup left. (Zeroing them cost a pass over 6 MiB per
-        batch of 2^19 lanes.)"""
+        and a workgroup's LDS what an earlier workgroup left. (Zeroing them cost a pass over the scalar
+        file and the LDS per batch.)"""
         for array in (self.scc, self.done, self.blocked, self.gws_wait, self.sleeping):
             array.fill(False)
         for array in (self.pc, self.barrier_signals, self.executed, self.workgroup):
@@ -364,17 +364,15 @@ class WaveBatch:
         """Store the (waves_per_workgroup,) `pattern` into SGPR row `row` of every workgroup's waves, where
         `active` ((waves_per_workgroup,) bool, None: all) runs, keeping the row's pattern known."""
         pattern = np.array(np.broadcast_to(pattern, (self.waves_per_workgroup,)), dtype=np.uint32)
-        if active is not None:
-            old = self.row_pattern(row)
-            if old is None:  # the waves that do not run keep values that differ between workgroups
-                store_where(self.sgpr[row], self.spread(pattern), self.spread(active))
-                self.row_patterns[row] = None
-                if row in (EXEC_LO, EXEC_LO + 1):
-                    self.exec_changed()
-                return
-            pattern = np.where(active, pattern, old).astype(np.uint32)
-        self.sgpr[row] = self.spread(pattern)
-        self.row_patterns[row] = pattern
+        old = None if active is None else self.row_pattern(row)
+        if active is not None and old is None:  # the waves that do not run differ between workgroups
+            store_where(self.sgpr[row], self.spread(pattern), self.spread(active))
+            self.row_patterns[row] = None
+        else:
+            if active is not None:
+                pattern = np.where(active, pattern, old).astype(np.uint32)
+            self.sgpr[row] = self.spread(pattern)
+            self.row_patterns[row] = pattern
         if row in (EXEC_LO, EXEC_LO + 1):
             self.exec_changed()
 
@@ -516,6 +514,6 @@ class WaveBatch:
         if all_active:
             self.sgpr[row] = values
         else:
-            store_where(self.sgpr[row], np.asarray(values).astype(np.uint32, copy=False), active)
+            store_where(self.sgpr[row], values, active)
         if row in (EXEC_LO, EXEC_LO + 1):
             self.exec_changed()
