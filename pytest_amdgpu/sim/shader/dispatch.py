@@ -211,8 +211,7 @@ def _initial_state(plan: _Plan, first_workgroup: int, count: int, reuse: WaveBat
     # user SGPRs: COMPUTE_USER_DATA_0.. in order
     user = [int(v) & 0xFFFF_FFFF for v in list(state.user_data)[:USER_DATA_REGISTERS]]
     for row in range(min(rsrc2.user_sgpr, len(user))):
-        b.sgpr[row] = user[row]
-        b.row_patterns[row] = np.full(per_wg, user[row], dtype=np.uint32)  # the same in every wave
+        b.write_sgpr_pattern(row, user[row], None)  # the same in every wave
     # system SGPRs right after the user SGPRs, in AMDGPUUsage order
     row = rsrc2.user_sgpr
     for axis in range(3):
@@ -242,9 +241,7 @@ def _initial_state(plan: _Plan, first_workgroup: int, count: int, reuse: WaveBat
     for row, values in enumerate(id_rows):
         b.write_template(row, values, None)
     for i in range(b.mask_dwords):
-        b.sgpr[EXEC_LO + i] = b.spread(exec_words[:, i])
-        b.row_patterns[EXEC_LO + i] = exec_words[:, i].copy()
-    b.exec_changed()
+        b.write_sgpr_pattern(EXEC_LO + i, exec_words[:, i], None)
     b.pc[:] = state.pgm_addr
     return b
 
@@ -359,9 +356,6 @@ def _run_batch(
             pc += size  # every runnable wave moves on together; b.pc is brought up to date later
         elif compiled.control and next_pc is not None and next_pc < others:
             pc = next_pc  # a branch every running wave took the same way: they are still the lowest
-            if not compiled.writes_pc:
-                _count(b, run_length, active, all_active)  # (the PCs were stored: the counts go too)
-                run_length = 0
         else:
             if compiled.writes_pc and next_pc is not None:
                 _store_pc(b, next_pc, active, all_active)

@@ -338,11 +338,11 @@ def compile_smem(ctx: ShaderContext, inst: Instruction) -> Compiled:
             row = data_row + i
             if row >= 128 or ctx.layout.is_null(data_row):
                 continue
-            b.sgpr[row, waves] = values[:, i]
             if uniform and all_active and not buffer:  # every wave read the same: a workgroup pattern
-                b.row_patterns[row] = np.full(b.waves_per_workgroup, values[0, i], dtype=U32)
-            else:
-                b.row_patterns.pop(row, None)
+                b.write_sgpr_pattern(row, values[0, i], None)
+                continue
+            b.sgpr[row, waves] = values[:, i]
+            b.row_patterns.pop(row, None)
             if row in (EXEC_LO, EXEC_LO + 1):
                 b.exec_changed()
 

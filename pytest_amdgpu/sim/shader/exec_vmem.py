@@ -92,11 +92,11 @@ def _address_function(ctx: ShaderContext, inst: Instruction):
 
         return scratch
     if inst.format == "GLOBAL" and not saddr_is_off(ctx.isa_family, f["saddr"]):
-        row = aligned_scalar(f["saddr"], 2)
+        saddr = scalar_reader(ops, f["saddr"], 64)
         vaddr32 = vector_reader(ops, VGPR_BASE + f["addr"])
 
         def global_saddr(b: WaveBatch, element_bytes: int):
-            base = b.sgpr[row].astype(U64) | (b.sgpr[row + 1].astype(U64) << U64(32))
+            base = saddr(b)
             lane_part = np.broadcast_to(vaddr32(b), (b.n_waves, lanes))
             return base.view(I64), lane_part, offset + element_bytes
 
@@ -136,14 +136,12 @@ def _saddr_offsets(ctx: ShaderContext, inst: Instruction):
     f = inst.fields
     if inst.format != "GLOBAL" or saddr_is_off(ctx.isa_family, f["saddr"]):
         return None
-    row, index, offset = aligned_scalar(f["saddr"], 2), f["addr"], _flat_offset(ctx, inst)
+    saddr = scalar_reader(ctx.operands(inst), f["saddr"], 64)
+    index, offset = f["addr"], _flat_offset(ctx, inst)
 
     def parts(b: WaveBatch):
         found = b.vgpr.offsets.get(index)
-        if found is None:
-            return None
-        base = b.sgpr[row].astype(U64) | (b.sgpr[row + 1].astype(U64) << U64(32))
-        return base.view(I64), found, offset
+        return None if found is None else (saddr(b).view(I64), found, offset)
 
     return parts
 
@@ -260,7 +258,7 @@ def compile_flat(ctx: ShaderContext, inst: Instruction) -> Compiled:
             parts = None if saddr_offsets is None else saddr_offsets(b)
             if parts is not None and _whole_wave_offsets(b, memory, store, parts, register):
                 return
-            if _whole_wave(b, memory, store, address(b, 0), dwords, data_row if store else f["vdst"]):
+            if _whole_wave(b, memory, store, address(b, 0), dwords, register):
                 return
         if spec.kind == "atomic":
             addr = _lane_addresses(b, address(b, 0), selection)
